@@ -1,0 +1,474 @@
+"""Import jobs in the database: create, read, list, delete, and the worker's lease protocol.
+
+Every status change is a compare-and-set (`UPDATE ... WHERE status = :expected`, and for a
+worker also `AND lease_owner = :me`); zero rows means someone else won and the caller backs off.
+Per-status counts in `job_counts` change in the same transaction as the row they count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from modelport.clock import now_ms
+from modelport.db.engine import db_now_ms, write_transaction
+from modelport.db.schema import import_jobs, job_counts
+from modelport.domain.errors import NotFound, OperationDenied
+from modelport.domain.jobs import (
+    TRANSITIONS,
+    Job,
+    JobStatus,
+    NewJob,
+    Progress,
+    StorageInfo,
+    WeightType,
+    new_job_id,
+)
+from modelport.domain.naming import generate_model_name
+
+DELETE_DENIED_MESSAGE = "The import job is currently running and cannot be deleted."
+
+# The columns a job read needs; the report column can be large and is read only by its own route.
+_JOB_COLUMNS = [c for c in import_jobs.c if c.name != "report"]
+
+
+@dataclass(frozen=True)
+class JobPage:
+    total: int
+    jobs: list[Job]
+
+
+@dataclass(frozen=True)
+class Claim:
+    job: Job
+    owner: str
+    attempt: int
+
+
+class JobRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+
+    # -- the API side ---------------------------------------------------------------------------
+
+    def create(self, workspace_id: int, request: NewJob) -> Job:
+        created = now_ms()
+        for _ in range(20):
+            job_id = new_job_id()
+            model_name = generate_model_name(request.base_model, created)
+            values = {
+                "job_id": job_id,
+                "workspace_id": workspace_id,
+                "model_name": model_name,
+                "display_name": request.display_name or request.base_model,
+                "base_model": request.base_model,
+                "weight_type": request.weight_type.value,
+                "bucket_name": request.storage.bucket_name,
+                "object_key": request.storage.object_key,
+                "status": JobStatus.PENDING.value,
+                "created_at_ms": created,
+                "updated_at_ms": created,
+                "attempts": 0,
+                "bytes_done": 0,
+            }
+            try:
+                with write_transaction(self._engine) as connection:
+                    connection.execute(import_jobs.insert().values(**values))
+                    self._bump(connection, workspace_id, JobStatus.PENDING, +1)
+            except IntegrityError:
+                # 36^4 names per base and day: a collision is rare but possible; draw again.
+                continue
+            return self._require(job_id)
+        raise RuntimeError("could not generate a unique model name after 20 attempts")
+
+    def get(self, workspace_id: int, job_id: str) -> Job | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id, import_jobs.c.workspace_id == workspace_id)
+            ).first()
+        return None if row is None else _job(row)
+
+    def get_by_id(self, job_id: str) -> Job | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id)).first()
+        return None if row is None else _job(row)
+
+    def list(
+        self,
+        workspace_id: int,
+        *,
+        page_no: int,
+        page_size: int,
+        status: JobStatus | None = None,
+        model_name: str | None = None,
+    ) -> JobPage:
+        conditions = [import_jobs.c.workspace_id == workspace_id]
+        if status is not None:
+            conditions.append(import_jobs.c.status == status.value)
+        if model_name is not None:
+            conditions.append(import_jobs.c.model_name == model_name)
+        with self._engine.connect() as connection:
+            if model_name is not None:
+                # model_name is unique, so this count touches at most one row.
+                total = int(
+                    connection.execute(select(func.count()).select_from(import_jobs).where(*conditions)).scalar_one()
+                )
+            else:
+                total = self._count(connection, workspace_id, status)
+            offset = (page_no - 1) * page_size
+            if offset >= total:
+                return JobPage(total=total, jobs=[])
+            rows = connection.execute(
+                select(*_JOB_COLUMNS)
+                .where(*conditions)
+                .order_by(import_jobs.c.created_at_ms.desc(), import_jobs.c.job_id.desc())
+                .limit(page_size)
+                .offset(offset)
+            ).all()
+        return JobPage(total=total, jobs=[_job(row) for row in rows])
+
+    def delete_finished(self, workspace_id: int, job_id: str) -> Job:
+        """Delete a SUCCESSED or FAILED job and return it as it was."""
+        with write_transaction(self._engine) as connection:
+            row = connection.execute(
+                select(*_JOB_COLUMNS)
+                .where(import_jobs.c.job_id == job_id, import_jobs.c.workspace_id == workspace_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise NotFound(f"Import job {job_id} does not exist.")
+            job = _job(row)
+            if not job.status.is_terminal:
+                raise OperationDenied(DELETE_DENIED_MESSAGE)
+            deleted = connection.execute(
+                delete(import_jobs).where(import_jobs.c.job_id == job_id, import_jobs.c.status == job.status.value)
+            ).rowcount
+            if deleted != 1:
+                raise OperationDenied(DELETE_DENIED_MESSAGE)
+            self._bump(connection, workspace_id, job.status, -1)
+        return job
+
+    def report(self, workspace_id: int, job_id: str) -> tuple[Job, dict[str, Any] | None] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(import_jobs).where(import_jobs.c.job_id == job_id, import_jobs.c.workspace_id == workspace_id)
+            ).first()
+        if row is None:
+            return None
+        return _job(row), (json.loads(row.report) if row.report else None)
+
+    def model_names(self, names: Sequence[str]) -> set[str]:
+        """Which of `names` belong to a job (the orphan sweep keeps those)."""
+        if not names:
+            return set()
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(import_jobs.c.model_name).where(import_jobs.c.model_name.in_(list(names)))
+            ).all()
+        return {row.model_name for row in rows}
+
+    # -- the worker side ------------------------------------------------------------------------
+
+    def claim_next(self, owner: str, lease_seconds: float, max_attempts: int) -> Claim | None:
+        """Take the oldest claimable job: PENDING, or RUNNING with an expired lease.
+
+        A job whose lease expired after `max_attempts` claims is failed here instead of retried.
+        """
+        lease_ms = int(lease_seconds * 1000)
+        while True:
+            with write_transaction(self._engine) as connection:
+                candidate = self._next_candidate(connection)
+                if candidate is None:
+                    return None
+                job_id, old_status, attempts, workspace_id = candidate
+                if old_status == JobStatus.RUNNING and attempts >= max_attempts:
+                    self._exhaust(connection, job_id, workspace_id, attempts)
+                    continue
+                now = db_now_ms()
+                claimed = connection.execute(
+                    update(import_jobs)
+                    .where(import_jobs.c.job_id == job_id, import_jobs.c.status == old_status.value)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        lease_owner=owner,
+                        lease_expires_at_ms=now + lease_ms,
+                        attempts=import_jobs.c.attempts + 1,
+                        started_at_ms=func.coalesce(import_jobs.c.started_at_ms, now),
+                        updated_at_ms=now,
+                        phase="claimed",
+                    )
+                ).rowcount
+                if claimed != 1:
+                    continue
+                if old_status == JobStatus.PENDING:
+                    self._bump(connection, workspace_id, JobStatus.PENDING, -1)
+                    self._bump(connection, workspace_id, JobStatus.RUNNING, +1)
+                row = connection.execute(select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id)).one()
+            job = _job(row)
+            return Claim(job=job, owner=owner, attempt=job.attempts)
+
+    def heartbeat(
+        self,
+        job_id: str,
+        owner: str,
+        lease_seconds: float,
+        *,
+        phase: str | None = None,
+        bytes_done: int | None = None,
+        bytes_total: int | None = None,
+    ) -> bool:
+        """Extend the lease and record progress; False means the lease is lost: stop working."""
+        values: dict[str, Any] = {
+            "lease_expires_at_ms": db_now_ms() + int(lease_seconds * 1000),
+            "progress_at_ms": db_now_ms(),
+        }
+        if phase is not None:
+            values["phase"] = phase
+        if bytes_done is not None:
+            values["bytes_done"] = bytes_done
+        if bytes_total is not None:
+            values["bytes_total"] = bytes_total
+        with write_transaction(self._engine) as connection:
+            updated = connection.execute(
+                update(import_jobs).where(*self._owned(job_id, owner)).values(**values)
+            ).rowcount
+        return updated == 1
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        error_code: str | None = None,
+        reason_code: str | None = None,
+        report: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move an owned RUNNING job to a terminal status; False if the lease was lost."""
+        if status not in TRANSITIONS[JobStatus.RUNNING]:
+            raise ValueError(f"a running job cannot become {status}")
+        with write_transaction(self._engine) as connection:
+            row = connection.execute(select(import_jobs.c.workspace_id).where(*self._owned(job_id, owner))).first()
+            if row is None:
+                return False
+            now = db_now_ms()
+            updated = connection.execute(
+                update(import_jobs)
+                .where(*self._owned(job_id, owner))
+                .values(
+                    status=status.value,
+                    error_code=error_code if status == JobStatus.FAILED else None,
+                    reason_code=reason_code,
+                    report=json.dumps(report, separators=(",", ":")) if report is not None else None,
+                    finished_at_ms=now,
+                    updated_at_ms=now,
+                    lease_owner=None,
+                    lease_expires_at_ms=None,
+                    phase="done",
+                )
+            ).rowcount
+            if updated != 1:
+                return False
+            self._bump(connection, row.workspace_id, JobStatus.RUNNING, -1)
+            self._bump(connection, row.workspace_id, status, +1)
+        return True
+
+    def release(self, job_id: str, owner: str) -> bool:
+        """Hand an owned job back to the queue at once (graceful shutdown); the attempt is not counted."""
+        with write_transaction(self._engine) as connection:
+            updated = connection.execute(
+                update(import_jobs)
+                .where(*self._owned(job_id, owner))
+                .values(
+                    lease_owner=None,
+                    lease_expires_at_ms=0,
+                    attempts=import_jobs.c.attempts - 1,
+                    phase="released",
+                    updated_at_ms=db_now_ms(),
+                )
+            ).rowcount
+        return updated == 1
+
+    def abandon(self, job_id: str, owner: str) -> bool:
+        """Give up an owned job after an unexpected error: it is retried, and the attempt counts."""
+        with write_transaction(self._engine) as connection:
+            updated = connection.execute(
+                update(import_jobs)
+                .where(*self._owned(job_id, owner))
+                .values(lease_owner=None, lease_expires_at_ms=0, phase="retrying", updated_at_ms=db_now_ms())
+            ).rowcount
+        return updated == 1
+
+    def running_model_names(self, names: Sequence[str]) -> set[str]:
+        """Which of `names` belong to a RUNNING job (their staging data may be in use)."""
+        if not names:
+            return set()
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(import_jobs.c.model_name).where(
+                    import_jobs.c.model_name.in_(list(names)), import_jobs.c.status == JobStatus.RUNNING.value
+                )
+            ).all()
+        return {row.model_name for row in rows}
+
+    def expire_leases_of(self, owners: Sequence[str]) -> int:
+        """Expire the leases of owners known to be dead, so their jobs are reclaimed without waiting."""
+        if not owners:
+            return 0
+        with write_transaction(self._engine) as connection:
+            return connection.execute(
+                update(import_jobs)
+                .where(
+                    import_jobs.c.status == JobStatus.RUNNING.value,
+                    import_jobs.c.lease_owner.in_(list(owners)),
+                )
+                .values(lease_expires_at_ms=0)
+            ).rowcount
+
+    def running_owners(self) -> set[str]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(import_jobs.c.lease_owner)
+                .where(import_jobs.c.status == JobStatus.RUNNING.value, import_jobs.c.lease_owner.isnot(None))
+                .distinct()
+            ).all()
+        return {row.lease_owner for row in rows}
+
+    def fail_exhausted(self, max_attempts: int) -> int:
+        """The reaper's pass: fail every expired job that has used up its attempts."""
+        failed = 0
+        with write_transaction(self._engine) as connection:
+            rows = connection.execute(
+                select(import_jobs.c.job_id, import_jobs.c.workspace_id, import_jobs.c.attempts).where(
+                    import_jobs.c.status == JobStatus.RUNNING.value,
+                    import_jobs.c.lease_expires_at_ms < db_now_ms(),
+                    import_jobs.c.attempts >= max_attempts,
+                )
+            ).all()
+            for row in rows:
+                failed += self._exhaust(connection, row.job_id, row.workspace_id, row.attempts)
+        return failed
+
+    def status_counts(self) -> dict[str, int]:
+        """Jobs by status across workspaces (for /metrics)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(job_counts.c.status, func.sum(job_counts.c.count)).group_by(job_counts.c.status)
+            ).all()
+        return {status: int(total) for status, total in rows}
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _next_candidate(self, connection: Connection) -> tuple[str, JobStatus, int, int] | None:
+        columns = (
+            import_jobs.c.job_id,
+            import_jobs.c.status,
+            import_jobs.c.attempts,
+            import_jobs.c.workspace_id,
+        )
+        # Expired leases first: a job a dead worker held has waited longest already.
+        for condition in (
+            and_(
+                import_jobs.c.status == JobStatus.RUNNING.value,
+                import_jobs.c.lease_expires_at_ms < db_now_ms(),
+            ),
+            import_jobs.c.status == JobStatus.PENDING.value,
+        ):
+            query = (
+                select(*columns).where(condition).order_by(import_jobs.c.created_at_ms, import_jobs.c.job_id).limit(1)
+            )
+            if self._dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = connection.execute(query).first()
+            if row is not None:
+                return row.job_id, JobStatus(row.status), int(row.attempts), int(row.workspace_id)
+        return None
+
+    def _exhaust(self, connection: Connection, job_id: str, workspace_id: int, attempts: int) -> int:
+        now = db_now_ms()
+        message = (
+            f"The import could not be completed in {attempts} attempts (each time the worker stopped or hit "
+            "an internal error) and was given up; create the import job again, and if it keeps failing "
+            "check the worker logs."
+        )
+        updated = connection.execute(
+            update(import_jobs)
+            .where(
+                import_jobs.c.job_id == job_id,
+                import_jobs.c.status == JobStatus.RUNNING.value,
+                or_(import_jobs.c.lease_expires_at_ms.is_(None), import_jobs.c.lease_expires_at_ms < now),
+            )
+            .values(
+                status=JobStatus.FAILED.value,
+                error_code=message,
+                reason_code="worker.attempts_exhausted",
+                finished_at_ms=now,
+                updated_at_ms=now,
+                lease_owner=None,
+                lease_expires_at_ms=None,
+                phase="done",
+            )
+        ).rowcount
+        if updated == 1:
+            self._bump(connection, workspace_id, JobStatus.RUNNING, -1)
+            self._bump(connection, workspace_id, JobStatus.FAILED, +1)
+        return int(updated)
+
+    @staticmethod
+    def _owned(job_id: str, owner: str) -> tuple[Any, ...]:
+        return (
+            import_jobs.c.job_id == job_id,
+            import_jobs.c.lease_owner == owner,
+            import_jobs.c.status == JobStatus.RUNNING.value,
+        )
+
+    def _count(self, connection: Connection, workspace_id: int, status: JobStatus | None) -> int:
+        query = select(func.coalesce(func.sum(job_counts.c.count), 0)).where(job_counts.c.workspace_id == workspace_id)
+        if status is not None:
+            query = query.where(job_counts.c.status == status.value)
+        return int(connection.execute(query).scalar_one())
+
+    def _bump(self, connection: Connection, workspace_id: int, status: JobStatus, delta: int) -> None:
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = insert(job_counts).values(workspace_id=workspace_id, status=status.value, count=delta)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[job_counts.c.workspace_id, job_counts.c.status],
+                set_={"count": job_counts.c.count + delta},
+            )
+        )
+
+    def _require(self, job_id: str) -> Job:
+        job = self.get_by_id(job_id)
+        assert job is not None
+        return job
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        job_id=row.job_id,
+        workspace_id=row.workspace_id,
+        model_name=row.model_name,
+        display_name=row.display_name,
+        base_model=row.base_model,
+        weight_type=WeightType(row.weight_type),
+        storage=StorageInfo(bucket_name=row.bucket_name, object_key=row.object_key),
+        status=JobStatus(row.status),
+        created_at_ms=row.created_at_ms,
+        error_code=row.error_code,
+        reason_code=row.reason_code,
+        attempts=row.attempts,
+        progress=Progress(
+            phase=row.phase,
+            bytes_done=row.bytes_done,
+            bytes_total=row.bytes_total,
+            updated_at_ms=row.progress_at_ms,
+        ),
+    )

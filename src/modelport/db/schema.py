@@ -1,0 +1,89 @@
+"""The database schema as SQLAlchemy Core tables; Alembic migrations must produce exactly this.
+
+Times are integer milliseconds since the epoch (UTC): the wire shows milliseconds, ordering and
+lease arithmetic stay exact, and SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    # SHA-256 of the whole key: keys are 190+ bits of randomness, so a slow KDF buys nothing.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+)
+
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("model_name", String(160), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("base_model", String(64), nullable=False),
+    Column("weight_type", String(8), nullable=False),
+    Column("bucket_name", String(63), nullable=False),
+    Column("object_key", String(1024), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Text, nullable=True),
+    Column("reason_code", String(64), nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("started_at_ms", BigInteger, nullable=True),
+    Column("finished_at_ms", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_expires_at_ms", BigInteger, nullable=True),
+    Column("phase", String(32), nullable=True),
+    Column("bytes_done", BigInteger, nullable=False, default=0),
+    Column("bytes_total", BigInteger, nullable=True),
+    Column("progress_at_ms", BigInteger, nullable=True),
+    Column("report", Text, nullable=True),
+    Index("ix_import_jobs_listing", "workspace_id", "created_at_ms", "job_id"),
+    Index("ix_import_jobs_listing_status", "workspace_id", "status", "created_at_ms", "job_id"),
+    Index("ix_import_jobs_queue", "status", "created_at_ms"),
+)
+
+# Per-workspace counts by status, kept in the same transaction as every job insert, transition and
+# delete, so that the list route's `total` costs one row read however many jobs a workspace holds.
+job_counts = Table(
+    "job_counts",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
