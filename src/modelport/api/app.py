@@ -1,0 +1,54 @@
+"""The ASGI application: routes, the error table and the request-id middleware, over `Services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from modelport import __version__
+from modelport.api.context import RequestContextMiddleware
+from modelport.api.errors import install_error_handlers
+from modelport.api.routes import extensions, imports, operations
+from modelport.services import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="modelport",
+        version=__version__,
+        description=(
+            "A DashScope-compatible import service for fine-tuned Qwen models. The four "
+            "`/api/v1/custom_models/import` routes follow Alibaba Cloud Model Studio's contract; "
+            "the others are modelport extensions."
+        ),
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(imports.router)
+    app.include_router(extensions.router)
+    app.include_router(operations.router)
+    _document_without_framework_errors(app)
+    return app
+
+
+def _document_without_framework_errors(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every route with parameters; this server never sends one."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

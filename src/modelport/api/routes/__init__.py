@@ -1,0 +1,1 @@
+"""Route modules: the four DashScope routes, the extension routes, and operations endpoints."""

@@ -1,0 +1,155 @@
+"""The four DashScope import routes, byte-compatible with `shared/spec/import-api.md`.
+
+Handlers are plain functions run in the thread pool: each is a couple of indexed queries, and the
+pool keeps a slow database from stalling the event loop (and `/healthz` with it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from modelport.api.auth import authenticate
+from modelport.api.errors import request_id_of
+from modelport.api.schemas import (
+    CreateImportBody,
+    ErrorEnvelope,
+    JobEnvelope,
+    JobListEnvelope,
+    job_object,
+    parse_create_body,
+    parse_list_query,
+)
+from modelport.domain.errors import NotFound
+from modelport.domain.jobs import normalize_job_id
+from modelport.services import Services
+
+logger = logging.getLogger("modelport.api")
+
+router = APIRouter(prefix="/api/v1/custom_models/import", tags=["import jobs"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorEnvelope, "description": "InvalidParameter or OperationDenied"},
+    401: {"model": ErrorEnvelope, "description": "InvalidApiKey"},
+    404: {"model": ErrorEnvelope, "description": "NotFound"},
+    500: {"model": ErrorEnvelope, "description": "InternalError"},
+}
+JOB_ID_PARAMETER = {
+    "parameters": [
+        {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+}
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def envelope(request: Request, output: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"request_id": request_id_of(request), "output": output})
+
+
+def job_not_found(job_id: str) -> NotFound:
+    return NotFound(f"Import job {job_id} does not exist.")
+
+
+@router.post(
+    "",
+    summary="Create an import job",
+    responses={200: {"model": JobEnvelope}, **ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CreateImportBody.model_json_schema()}},
+        }
+    },
+)
+async def create_import_job(request: Request) -> JSONResponse:
+    services = services_of(request)
+    body = await request.body()
+    return await _in_thread(_create, request, services, body)
+
+
+def _create(request: Request, services: Services, body: bytes) -> JSONResponse:
+    workspace_id = authenticate(request, services.keys)
+    new_job = parse_create_body(body)
+    base = services.catalog.get(new_job.base_model)
+    if base is None:
+        raise NotFound(
+            f"The base model {new_job.base_model!r} is not supported for import; "
+            "GET /api/v1/custom_models/base_models lists the supported ones."
+        )
+    if new_job.weight_type.value not in base.weight_types:
+        raise NotFound(
+            f"The base model {new_job.base_model!r} does not accept weight_type "
+            f"{new_job.weight_type.value!r} (it accepts: {', '.join(sorted(base.weight_types))})."
+        )
+    job = services.jobs.create(workspace_id, new_job)
+    services.notify_new_job()
+    return envelope(request, job_object(job, include_weight_type=True))
+
+
+@router.get("", summary="List import jobs, newest first", responses={200: {"model": JobListEnvelope}, **ERRORS})
+def list_import_jobs(request: Request) -> JSONResponse:
+    services = services_of(request)
+    workspace_id = authenticate(request, services.keys)
+    page_no, page_size, status, model_name = parse_list_query(dict(request.query_params))
+    page = services.jobs.list(workspace_id, page_no=page_no, page_size=page_size, status=status, model_name=model_name)
+    return envelope(
+        request,
+        {
+            "total": page.total,
+            "page_no": page_no,
+            "page_size": page_size,
+            "list": [job_object(job) for job in page.jobs],
+        },
+    )
+
+
+@router.get(
+    "/{job_id}",
+    summary="Get one import job",
+    responses={200: {"model": JobEnvelope}, **ERRORS},
+    openapi_extra=JOB_ID_PARAMETER,
+)
+def get_import_job(request: Request) -> JSONResponse:
+    services = services_of(request)
+    workspace_id = authenticate(request, services.keys)
+    raw_id = request.path_params["job_id"]
+    job_id = normalize_job_id(raw_id)
+    job = services.jobs.get(workspace_id, job_id) if job_id else None
+    if job is None:
+        raise job_not_found(raw_id)
+    return envelope(request, job_object(job))
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Delete a finished import job and its imported model",
+    responses={200: {"model": JobEnvelope}, **ERRORS},
+    openapi_extra=JOB_ID_PARAMETER,
+)
+def delete_import_job(request: Request) -> JSONResponse:
+    services = services_of(request)
+    workspace_id = authenticate(request, services.keys)
+    raw_id = request.path_params["job_id"]
+    job_id = normalize_job_id(raw_id)
+    if job_id is None:
+        raise job_not_found(raw_id)
+    job = services.jobs.delete_finished(workspace_id, job_id)
+    try:
+        services.model_store.delete(job.model_name)
+    except Exception:
+        # The job is gone already; the orphan sweep removes these files on its next pass.
+        logger.exception("could not delete the files of model %s", job.model_name)
+    return envelope(request, job_object(job))
+
+
+async def _in_thread(function: Any, *args: Any) -> JSONResponse:
+    result: JSONResponse = await run_in_threadpool(function, *args)
+    return result

@@ -1,0 +1,28 @@
+"""Operations endpoints, no key needed: liveness, readiness (database reachable)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from modelport.api.errors import error_response, request_id_of
+from modelport.services import Services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="The database is reachable")
+def readyz(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        return error_response(request_id_of(request), "InternalError", 500, "The database is not reachable.")
+    return JSONResponse({"status": "ready"})

@@ -1,0 +1,228 @@
+"""Wire shapes: the create body (parsed with pydantic, errors turned into one sentence), the list
+query, and the job object as each route shows it.
+
+The job object's fields per route follow the contract exactly: `weight_type` only on create,
+`error_code` only when FAILED.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modelport.domain.errors import InvalidParameter
+from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
+
+MAX_BODY_BYTES = 1024 * 1024
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+class StorageInfoBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    bucket_name: str = Field(description="OSS bucket name: 3-63 of [a-z0-9-], starting and ending alphanumeric.")
+    object_key: str = Field(description="Folder prefix holding the model files; ends with '/'.")
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        check_bucket_name(value)
+        return value
+
+    @field_validator("object_key")
+    @classmethod
+    def _object_key(cls, value: str) -> str:
+        check_object_key(value)
+        return value
+
+
+class CreateImportBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, protected_namespaces=())
+
+    model_name: str = Field(description="Base model id, e.g. qwen3-8b (see GET /api/v1/custom_models/base_models).")
+    source: str = Field(description="Always 'oss' (case-insensitive).")
+    weight_type: str = Field(description="'lora' or 'full'.")
+    storage_info: StorageInfoBody
+    display_name: str | None = Field(default=None, description="1-50 characters; defaults to the base model id.")
+
+    @field_validator("model_name")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not value:
+            raise ValueError("model_name must name a base model, e.g. 'qwen3-8b'; it is empty.")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value.lower() != "oss":
+            raise ValueError(f"source must be 'oss', the only supported source; got {value!r}.")
+        return value
+
+    @field_validator("weight_type")
+    @classmethod
+    def _weight_type(cls, value: str) -> str:
+        if value not in ("lora", "full"):
+            raise ValueError(f"weight_type must be 'lora' or 'full'; got {value!r}.")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value) <= 50:
+            raise ValueError(f"display_name must be 1 to 50 characters long; it has {len(value)}.")
+        return value
+
+    def to_new_job(self) -> NewJob:
+        return NewJob(
+            base_model=self.model_name,
+            weight_type=WeightType(self.weight_type),
+            storage=StorageInfo(bucket_name=self.storage_info.bucket_name, object_key=self.storage_info.object_key),
+            display_name=self.display_name,
+        )
+
+
+def check_bucket_name(value: str) -> None:
+    if not _BUCKET_NAME.match(value):
+        raise ValueError(
+            "storage_info.bucket_name must be 3 to 63 characters of lowercase letters, digits and '-', "
+            f"starting and ending with a letter or digit; got {value!r}."
+        )
+
+
+def check_object_key(value: str) -> None:
+    where = "storage_info.object_key"
+    if value in ("", "/"):
+        raise ValueError(f"{where} must name a folder inside the bucket (e.g. 'models/my-lora/'), not the root.")
+    if len(value.encode()) > 1024:
+        raise ValueError(f"{where} must be at most 1024 bytes; it has {len(value.encode())}.")
+    if not value.endswith("/"):
+        raise ValueError(f"{where} must be a folder prefix ending with '/'; got {value!r}.")
+    if value.startswith("/"):
+        raise ValueError(f"{where} must not start with '/'; got {value!r}.")
+    if "\\" in value:
+        raise ValueError(f"{where} must not contain a backslash; got {value!r}.")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError(f"{where} must not contain control characters.")
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError(f"{where} must not contain '.' or '..' segments; got {value!r}.")
+
+
+def parse_create_body(raw: bytes) -> NewJob:
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidParameter(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidParameter("The request body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise InvalidParameter("The request body must be a JSON object.")
+    try:
+        return CreateImportBody.model_validate(document).to_new_job()
+    except ValidationError as error:
+        raise InvalidParameter(_sentence(error)) from None
+
+
+def _sentence(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        return f"{where} is required."
+    if kind == "string_type":
+        return f"{where} must be a string."
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{where} must be a JSON object."
+    if kind == "value_error":
+        return str(first["ctx"]["error"])
+    return f"{where}: {first['msg']}."
+
+
+def parse_list_query(params: dict[str, str]) -> tuple[int, int, JobStatus | None, str | None]:
+    page_no = _positive_int(params, "page_no", default=1, maximum=None)
+    page_size = _positive_int(params, "page_size", default=10, maximum=100)
+    raw_status = params.get("status")
+    status = JobStatus.parse_filter(raw_status) if raw_status is not None else None
+    return page_no, page_size, status, params.get("model_name")
+
+
+def _positive_int(params: dict[str, str], name: str, *, default: int, maximum: int | None) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise InvalidParameter(f"{name} must be a positive integer; got {raw!r}.")
+    value = int(raw)
+    if value < 1 or (maximum is not None and value > maximum):
+        bound = f"between 1 and {maximum}" if maximum is not None else "at least 1"
+        raise InvalidParameter(f"{name} must be {bound}; got {raw}.")
+    return value
+
+
+def job_object(job: Job, *, include_weight_type: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "job_id": job.job_id,
+        "model_name": job.model_name,
+        "display_name": job.display_name,
+        "source": "OSS",
+    }
+    if include_weight_type:
+        body["weight_type"] = job.weight_type.value
+    body["storage_info"] = {
+        "bucket_name": job.storage.bucket_name,
+        "object_key": job.storage.object_key,
+    }
+    body["status"] = job.status.value
+    body["gmt_create"] = job.gmt_create
+    if job.status == JobStatus.FAILED:
+        body["error_code"] = job.error_code or "The import failed."
+    return body
+
+
+# -- response models, for the OpenAPI document only ------------------------------------------------
+
+
+class StorageInfoOut(BaseModel):
+    bucket_name: str
+    object_key: str
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    job_id: str
+    model_name: str
+    display_name: str
+    source: str
+    weight_type: str | None = Field(default=None, description="Only in the create response.")
+    storage_info: StorageInfoOut
+    status: str = Field(description="PENDING, RUNNING, SUCCESSED or FAILED.")
+    gmt_create: str
+    error_code: str | None = Field(default=None, description="Only when FAILED: what is wrong and where.")
+
+
+class JobEnvelope(BaseModel):
+    request_id: str
+    output: JobOut
+
+
+class JobListOut(BaseModel):
+    total: int
+    page_no: int
+    page_size: int
+    list: list[JobOut]
+
+
+class JobListEnvelope(BaseModel):
+    request_id: str
+    output: JobListOut
+
+
+class ErrorEnvelope(BaseModel):
+    request_id: str
+    code: str = Field(description="InvalidParameter, InvalidApiKey, NotFound, OperationDenied or InternalError.")
+    message: str
