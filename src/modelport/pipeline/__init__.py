@@ -1,0 +1,1 @@
+"""The import pipeline: list, inspect, validate, copy once, publish."""

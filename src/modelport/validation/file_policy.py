@@ -1,0 +1,230 @@
+"""The file policy: every listed key gets a class and an action (accept, ignore, reject) by its name,
+before a single byte of it is read.
+
+Only an allow-list of names is ever read or copied; everything else is either ignored and reported
+(harmless leftovers and docs, never opened) or rejected (it signals executable content or a
+mistake the user must see). The README's policy table is generated from `POLICY_TABLE`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from modelport.domain.jobs import WeightType
+from modelport.storage.interface import ObjectEntry
+from modelport.validation.findings import FileStatus
+
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+MODEL_CONFIG = "config.json"
+GENERATION_CONFIG = "generation_config.json"
+SINGLE_WEIGHTS = "model.safetensors"
+SHARD_INDEX = "model.safetensors.index.json"
+
+TOKENIZER_FILES = frozenset(
+    {
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.json",
+        "merges.txt",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "chat_template.jinja",
+        "chat_template.json",
+    }
+)
+PROCESSOR_FILES = frozenset({"preprocessor_config.json", "video_preprocessor_config.json"})
+
+# Names training frameworks (transformers Trainer, DeepSpeed, TRL) leave beside the result.
+LEFTOVER_PATTERNS = (
+    "optimizer.pt", "optimizer.bin", "optimizer_*.pt", "scheduler.pt", "scaler.pt",
+    "rng_state.pth", "rng_state_*.pth", "training_args.bin", "trainer_state.json",
+    "latest", "zero_to_fp32.py", "*_optim_states.pt", "*_model_states.pt",
+    "all_results.json", "train_results.json", "eval_results.json", "events.out.tfevents.*",
+)  # fmt: skip
+DOC_PATTERNS = (
+    "*.md", "*.txt", "*.rst", "license*", "notice*", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.svg",
+    ".gitattributes", ".gitignore", ".ds_store", "configuration.json", "additional_config.json",
+)  # fmt: skip
+PICKLE_SUFFIXES = (
+    ".bin",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".dill",
+    ".npy",
+    ".npz",
+    ".mar",
+)
+CODE_SUFFIXES = (
+    ".py", ".pyc", ".pyo", ".pyd", ".pyx", ".so", ".dylib", ".dll", ".exe", ".sh", ".bash", ".zsh",
+    ".bat", ".cmd", ".ps1", ".ipynb", ".js", ".mjs", ".jar", ".rb", ".pl", ".lua", ".whl", ".elf",
+)  # fmt: skip
+ARCHIVE_SUFFIXES = (
+    ".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz4", ".tbz2", ".txz",
+)  # fmt: skip
+FOREIGN_FORMAT_SUFFIXES = (
+    ".gguf", ".ggml", ".onnx", ".h5", ".hdf5", ".keras", ".msgpack", ".tflite", ".pb", ".tensors",
+    ".mlmodel", ".engine", ".plan", ".nemo", ".pdparams",
+)  # fmt: skip
+
+_SHARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.safetensors$")
+
+
+@dataclass(frozen=True)
+class Classified:
+    key: str
+    size: int
+    kind: str
+    status: FileStatus
+    code: str | None = None
+    reason: str | None = None
+
+
+POLICY_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("weights", "adapter_model.safetensors (lora); model.safetensors or the shards model.safetensors.index.json "
+     "names (full)", "accepted after strict parsing and every tensor checked against the base"),
+    ("configs", "adapter_config.json (lora); config.json, generation_config.json, model.safetensors.index.json "
+     "(full)", "accepted after schema checks and comparison with the base; any `auto_map` rejects the import"),
+    ("tokenizer and chat template", ", ".join(sorted(TOKENIZER_FILES)) + "; for VL full imports also "
+     + ", ".join(sorted(PROCESSOR_FILES)), "accepted when identical to the base's reference (when the catalog has "
+     "one) and the vocabulary is unchanged"),
+    ("training leftovers", ", ".join(LEFTOVER_PATTERNS) + "; anything inside a subfolder (checkpoint-*/, "
+     "global_step*/, runs/ ...)", "ignored and reported; never opened, never copied"),
+    ("docs", ", ".join(DOC_PATTERNS), "ignored and reported; never opened, never copied"),
+    ("pickle", "*" + ", *".join(PICKLE_SUFFIXES) + " (other than the leftovers above)",
+     "rejected: loading a pickle runs code; convert the weights to safetensors"),
+    ("code", "*" + ", *".join(CODE_SUFFIXES), "rejected: model code is never imported or run"),
+    ("archives", "*" + ", *".join(ARCHIVE_SUFFIXES), "rejected: archives are never extracted"),
+    ("other weight formats", "*" + ", *".join(FOREIGN_FORMAT_SUFFIXES) + "; extra *.safetensors",
+     "rejected: only the safetensors files the import uses may be present"),
+    ("links and special files", "symbolic links, devices, FIFOs", "rejected: links are never followed"),
+    ("unsafe names", "keys with '.' or '..' segments, empty segments, backslashes or control characters",
+     "rejected"),
+    ("anything else", "any other name", "ignored and reported; never opened, never copied"),
+)  # fmt: skip
+
+
+def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
+    key = entry.key
+    unsafe = unsafe_key_reason(key)
+    if unsafe is not None:
+        return _reject(entry, "unsafe_name", "files.unsafe_name", f"{key!r} {unsafe}; such names are refused.")
+    if entry.kind != "file":
+        what = "a symbolic link" if entry.kind == "symlink" else "not a regular file"
+        return _reject(entry, "link", "files.not_regular", f"{key} is {what}; links and special files are refused.")
+    name = key.rsplit("/", 1)[-1]
+    lowered = name.lower()
+    in_subfolder = "/" in key
+
+    if _matches(lowered, LEFTOVER_PATTERNS):
+        return _ignore(entry, "leftover", "a training leftover; never opened or copied")
+    if lowered.endswith(CODE_SUFFIXES):
+        return _reject(
+            entry, "code", "files.code",
+            f"{key} is code; modelport never imports or runs code from an upload. Remove it "
+            "(custom modeling code is not supported: the base architecture is used as is).",
+        )  # fmt: skip
+    if lowered.endswith(ARCHIVE_SUFFIXES):
+        return _reject(
+            entry, "archive", "files.archive",
+            f"{key} is an archive; archives are never extracted. Upload the files themselves.",
+        )  # fmt: skip
+    if in_subfolder:
+        return _ignore(entry, "subfolder", "inside a subfolder; only top-level files are imported")
+    if lowered.endswith(PICKLE_SUFFIXES):
+        return _reject(
+            entry, "pickle", "files.pickle",
+            f"{key} is a pickle-based file, which can run code when loaded; it is never loaded. "
+            "Save the weights as safetensors (e.g. save_pretrained(..., safe_serialization=True)) "
+            "and remove this file.",
+        )  # fmt: skip
+    if lowered.endswith(FOREIGN_FORMAT_SUFFIXES):
+        return _reject(
+            entry, "foreign_format", "files.unsupported_format",
+            f"{key} is in a weight format modelport does not import; only safetensors are accepted.",
+        )  # fmt: skip
+    if weight_type == WeightType.LORA:
+        return _classify_lora(entry, name)
+    return _classify_full(entry, name)
+
+
+def _classify_lora(entry: ObjectEntry, name: str) -> Classified:
+    if name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
+        return _accept(entry, "config" if name.endswith(".json") else "weights")
+    if name in TOKENIZER_FILES:
+        return _accept(entry, "tokenizer")
+    if name.endswith(".safetensors"):
+        hint = (
+            " It looks like full model weights: use weight_type 'full' for a full fine-tune."
+            if name == SINGLE_WEIGHTS or name.startswith("model-")
+            else ""
+        )
+        return _reject(
+            entry, "foreign_format", "files.unexpected_safetensors",
+            f"{name} is not part of a LoRA adapter (only adapter_model.safetensors is).{hint}",
+        )  # fmt: skip
+    return _ignore_by_name(entry, name)
+
+
+def _classify_full(entry: ObjectEntry, name: str) -> Classified:
+    if name in (MODEL_CONFIG, GENERATION_CONFIG, SHARD_INDEX):
+        return _accept(entry, "config")
+    if name in TOKENIZER_FILES:
+        return _accept(entry, "tokenizer")
+    if name in PROCESSOR_FILES:
+        return _accept(entry, "processor")
+    if name.endswith(".safetensors"):
+        if not _SHARD_NAME.match(name):
+            return _reject(
+                entry, "unsafe_name", "files.unsafe_name",
+                f"{name!r} is not a usable weights file name (letters, digits, '.', '_' and '-' only).",
+            )  # fmt: skip
+        return _accept(entry, "weights")
+    return _ignore_by_name(entry, name)
+
+
+def _ignore_by_name(entry: ObjectEntry, name: str) -> Classified:
+    if _matches(name.lower(), DOC_PATTERNS):
+        return _ignore(entry, "docs", "documentation; never opened or copied")
+    return _ignore(entry, "other", "not used for serving; never opened or copied")
+
+
+def unsafe_key_reason(key: str) -> str | None:
+    """Why a key (relative to the prefix) could escape or confuse a filesystem, or None."""
+    if not key or key.startswith("/"):
+        return "is absolute"
+    if "\\" in key:
+        return "contains a backslash"
+    if any(unicodedata.category(ch) == "Cc" for ch in key):
+        return "contains control characters"
+    if len(key.encode()) > 1024:
+        return "is longer than 1024 bytes"
+    segments = key.rstrip("/").split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return "contains a '.' or '..' segment"
+    if any(segment == "" for segment in segments):
+        return "contains an empty path segment ('//')"
+    return None
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _accept(entry: ObjectEntry, kind: str) -> Classified:
+    return Classified(key=entry.key, size=entry.size, kind=kind, status=FileStatus.ACCEPTED)
+
+
+def _ignore(entry: ObjectEntry, kind: str, reason: str) -> Classified:
+    return Classified(key=entry.key, size=entry.size, kind=kind, status=FileStatus.IGNORED, reason=reason)
+
+
+def _reject(entry: ObjectEntry, kind: str, code: str, reason: str) -> Classified:
+    return Classified(key=entry.key, size=entry.size, kind=kind, status=FileStatus.REJECTED, code=code, reason=reason)

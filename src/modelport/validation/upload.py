@@ -1,0 +1,59 @@
+"""The upload as the rules see it: what was listed, the small files parsed, the headers read.
+
+Built by the pipeline (which does the I/O) and handed to the rule modules (which do none). Rules
+answer with a `CopyPlan`: the files to copy and, per safetensors file, which tensors the single
+copy pass must scan for NaN/Inf and for all-zero values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelport.catalog.catalog import BaseModel
+from modelport.domain.jobs import WeightType
+from modelport.validation.file_policy import Classified
+from modelport.validation.findings import Findings
+from modelport.validation.safetensors import SafetensorsHeader
+
+
+@dataclass(frozen=True)
+class Upload:
+    weight_type: WeightType
+    base: BaseModel
+    accepted: Mapping[str, Classified]  # top-level files the policy accepted, by name
+    documents: Mapping[str, Any]  # parsed JSON of accepted .json files that parsed
+    texts: Mapping[str, bytes]  # raw bytes of accepted small files (for comparisons with the base)
+    headers: Mapping[str, SafetensorsHeader]  # strictly parsed headers of accepted .safetensors files
+
+    def has(self, name: str) -> bool:
+        return name in self.accepted
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    name: str
+    size: int
+    header: SafetensorsHeader | None = None
+    zero_check: frozenset[str] = frozenset()  # tensors whose being all-zero deserves a warning
+
+
+@dataclass
+class CopyPlan:
+    items: list[CopyItem] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(item.size for item in self.items)
+
+
+@dataclass
+class RuleContext:
+    upload: Upload
+    findings: Findings
+
+    @property
+    def base_id(self) -> str:
+        return self.upload.base.id

@@ -1,0 +1,50 @@
+"""The reaper: fails jobs that used up their attempts, removes staging data no running job owns,
+and removes published models whose job is gone (a delete interrupted between the row and the files).
+
+Every pass is safe to run from any number of processes at once: each decision is re-checked in
+the database, and removals are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from modelport.services import Services
+
+logger = logging.getLogger("modelport.reaper")
+
+ORPHAN_SWEEP_SECONDS = 600.0
+
+
+class Reaper:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._last_orphan_sweep = 0.0
+
+    def run_once(self) -> None:
+        jobs = self._services.jobs
+        store = self._services.model_store
+        failed = jobs.fail_exhausted(self._services.settings.max_attempts)
+        if failed:
+            logger.warning("failed %d job(s) that used up their attempts", failed)
+        staged = store.staged_model_names()
+        running = jobs.running_model_names(staged)
+        for name in staged:
+            if name not in running and store.sweep_staging(name):
+                logger.info("removed stale staging data of %s", name)
+        if time.monotonic() - self._last_orphan_sweep >= ORPHAN_SWEEP_SECONDS:
+            self.sweep_orphans()
+
+    def sweep_orphans(self) -> int:
+        self._last_orphan_sweep = time.monotonic()
+        store = self._services.model_store
+        names = store.model_names()
+        known = self._services.jobs.model_names(names)
+        removed = 0
+        for name in names:
+            if name not in known:
+                store.delete(name)
+                removed += 1
+                logger.info("removed model %s: its job no longer exists", name)
+        return removed

@@ -1,0 +1,213 @@
+"""The worker: N slots that claim jobs, a heartbeat that keeps their leases and records progress,
+and a graceful stop that lets running imports finish or hands them back.
+
+A job is finished only through `JobRepository.finish`, which succeeds only for the lease owner; a
+worker that lost its lease (paused, partitioned) stops copying and leaves the job to its new owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from modelport.db.jobs_repository import Claim
+from modelport.domain.jobs import JobStatus
+from modelport.pipeline.copier import CopyCancelled
+from modelport.pipeline.importer import Importer
+from modelport.services import Services
+from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
+from modelport.worker.reaper import Reaper
+
+logger = logging.getLogger("modelport.worker")
+
+PROGRESS_SECONDS = 2.0
+
+
+@dataclass
+class _Run:
+    claim: Claim
+    phase: str = "claimed"
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    lost: bool = False
+    cancelled: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def progress(self, phase: str, done: int, total: int | None) -> None:
+        with self.lock:
+            self.phase, self.bytes_done = phase, done
+            if total is not None:
+                self.bytes_total = total
+
+    def should_stop(self) -> bool:
+        return self.lost or self.cancelled
+
+
+class Worker:
+    def __init__(self, services: Services, *, concurrency: int = 1) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._concurrency = concurrency
+        self.owner = new_owner_id()
+        self._importer = Importer(services.settings, services.storage, services.catalog)
+        self._reaper = Reaper(services)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._runs: dict[str, _Run] = {}
+        self._runs_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        services.on_new_job(self._wake.set)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._recover_dead_local_owners()
+        for index in range(self._concurrency):
+            self._spawn(self._slot_loop, f"worker-slot-{index}")
+        self._spawn(self._heartbeat_loop, "worker-heartbeat")
+        self._spawn(self._reaper_loop, "worker-reaper")
+        logger.info("worker %s started with %d slot(s)", self.owner, self._concurrency)
+
+    def stop(self, grace_seconds: float = 30.0) -> None:
+        """Stop claiming; let running imports finish for `grace_seconds`, then hand them back."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace_seconds
+        while self.running_jobs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._runs_lock:
+            for run in self._runs.values():
+                run.cancelled = True
+        for thread in self._threads:
+            thread.join(timeout=max(self._settings.lease_seconds, 5.0))
+        retire_owner_id(self.owner)
+        logger.info("worker %s stopped", self.owner)
+
+    def running_jobs(self) -> list[str]:
+        with self._runs_lock:
+            return list(self._runs)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- loops --------------------------------------------------------------------------------------
+
+    def _slot_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                claim = self._services.jobs.claim_next(
+                    self.owner, self._settings.lease_seconds, self._settings.max_attempts
+                )
+            except Exception:
+                logger.exception("claiming a job failed; retrying")
+                claim = None
+            if claim is None:
+                self._wake.wait(self._settings.poll_seconds)
+                self._wake.clear()
+                continue
+            self._execute(claim)
+
+    def _heartbeat_loop(self) -> None:
+        interval = min(PROGRESS_SECONDS, self._settings.heartbeat_seconds)
+        while not self._stopping.is_set() or self.running_jobs():
+            time.sleep(interval)
+            with self._runs_lock:
+                runs = list(self._runs.values())
+            for run in runs:
+                self._beat(run)
+
+    def _reaper_loop(self) -> None:
+        interval = max(self._settings.lease_seconds, 1.0)
+        while not self._stopping.wait(interval):
+            try:
+                self._reaper.run_once()
+            except Exception:
+                logger.exception("reaper pass failed")
+
+    # -- one job ------------------------------------------------------------------------------------
+
+    def _execute(self, claim: Claim) -> None:
+        job = claim.job
+        run = _Run(claim=claim)
+        with self._runs_lock:
+            self._runs[job.job_id] = run
+        token = f"{claim.attempt}-{self.owner.rsplit(':', 1)[-1]}"
+        logger.info("import %s started (attempt %d)", job.job_id, claim.attempt, extra={"job_id": job.job_id})
+        try:
+            result = self._importer.run(job, token, run.progress, run.should_stop, lambda: self._confirm(run))
+        except CopyCancelled:
+            if run.lost:
+                logger.warning("import %s: lease lost; another worker owns it now", job.job_id)
+            else:
+                self._services.jobs.release(job.job_id, self.owner)
+                logger.info("import %s handed back to the queue", job.job_id)
+            return
+        except Exception:
+            logger.exception("import %s crashed; it will be retried", job.job_id, extra={"job_id": job.job_id})
+            self._services.jobs.abandon(job.job_id, self.owner)
+            return
+        finally:
+            with self._runs_lock:
+                self._runs.pop(job.job_id, None)
+        finished = self._services.jobs.finish(
+            job.job_id,
+            self.owner,
+            result.status,
+            error_code=result.error_code,
+            reason_code=result.reason_code,
+            report=result.report,
+        )
+        if not finished:
+            self._after_lost_finish(job.job_id, job.model_name, result.status)
+            return
+        logger.info(
+            "import %s ended %s%s", job.job_id, result.status.value,
+            f": {result.error_code}" if result.error_code else "", extra={"job_id": job.job_id},
+        )  # fmt: skip
+
+    def _beat(self, run: _Run) -> None:
+        with run.lock:
+            phase, done, total = run.phase, run.bytes_done, run.bytes_total
+        try:
+            owned = self._services.jobs.heartbeat(
+                run.claim.job.job_id,
+                self.owner,
+                self._settings.lease_seconds,
+                phase=phase,
+                bytes_done=done,
+                bytes_total=total,
+            )
+        except Exception:
+            logger.exception("heartbeat for %s failed", run.claim.job.job_id)
+            return
+        if not owned:
+            run.lost = True
+
+    def _confirm(self, run: _Run) -> None:
+        self._beat(run)
+        if run.lost:
+            raise CopyCancelled()
+
+    def _after_lost_finish(self, job_id: str, model_name: str, status: JobStatus) -> None:
+        current = self._services.jobs.get_by_id(job_id)
+        logger.warning("import %s: lease lost before finishing; not recording %s", job_id, status.value)
+        orphaned = current is None or current.status not in (JobStatus.RUNNING, JobStatus.SUCCEEDED)
+        if status == JobStatus.SUCCEEDED and orphaned:
+            # Nobody will own what we published: take it down again.
+            self._services.model_store.delete(model_name)
+
+    def _recover_dead_local_owners(self) -> None:
+        try:
+            dead = [o for o in self._services.jobs.running_owners() if is_dead_local_owner(o, self.owner)]
+            if dead:
+                count = self._services.jobs.expire_leases_of(dead)
+                logger.info("recovered %d job(s) from %d dead worker(s) on this host", count, len(dead))
+        except Exception:
+            logger.exception("could not check for jobs of dead workers")
+
+    def _spawn(self, target: object, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self._threads.append(thread)
