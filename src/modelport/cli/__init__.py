@@ -1,0 +1,1 @@
+"""The `modelport` command: the server and worker, operator commands, and the user verbs."""

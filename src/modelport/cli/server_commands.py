@@ -1,0 +1,85 @@
+"""`modelport serve` (API and, by default, a worker in one process) and `modelport worker`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+import uvicorn
+
+from modelport.api.app import create_app
+from modelport.cli.startup import load_settings, open_services_or_exit, provision_keys
+from modelport.logs import configure_logging
+from modelport.worker.worker import Worker
+
+logger = logging.getLogger("modelport")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run workers with `modelport worker`.")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Imports the built-in worker runs at once.")  # fmt: skip
+@click.option("--grace-seconds", default=20.0, show_default=True, type=click.FloatRange(0),
+              help="On shutdown, how long running imports may finish before they are handed back.")  # fmt: skip
+def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds: float) -> None:
+    """Run the HTTP API (and an import worker, unless --no-worker).
+
+    An empty database is created and migrated. If MODELPORT_API_KEY is set, that key is made
+    valid in workspace 'default'; if no key exists at all, one is created and printed once.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    services = open_services_or_exit(settings)
+    provision_keys(services)
+    worker = None if no_worker else Worker(services, concurrency=concurrency)
+    app = create_app(services)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", server_header=False
+    )
+    server = uvicorn.Server(config)
+    if worker is not None:
+        worker.start()
+    role = "API and worker" if worker is not None else "API only"
+    click.echo(f"modelport listening on http://{host}:{port} ({role}; data in {settings.data_dir})", err=True)
+    try:
+        server.run()
+    finally:
+        if worker is not None:
+            worker.stop(grace_seconds)
+        services.close()
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Imports this process runs at once.")  # fmt: skip
+@click.option("--grace-seconds", default=30.0, show_default=True, type=click.FloatRange(0),
+              help="On SIGTERM, how long running imports may finish before they are handed back.")  # fmt: skip
+def worker_command(concurrency: int, grace_seconds: float) -> None:
+    """Run import workers only (no API), sharing the database with the API processes."""
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    services = open_services_or_exit(settings)
+    worker = Worker(services, concurrency=concurrency)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.start()
+    click.echo(f"modelport worker {worker.owner} running {concurrency} slot(s)", err=True)
+    stop.wait()
+    worker.stop(grace_seconds)
+    services.close()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+    group.add_command(worker_command)
