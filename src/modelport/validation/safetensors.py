@@ -79,6 +79,7 @@ _NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in b'"\\[]{}-')
 _NOT_OUTSIDE: Final = bytes(b for b in range(256) if b not in b"[]{}-")
 _BRACKETS_AS_SQUARE: Final = bytes.maketrans(b"{}", b"[]")
 _INT_ONLY: Final = frozenset({int})
+_BITS: Final = dict(DTYPE_BITS)  # a plain dict: lookups through the read-only proxy cost more
 _BAD_PADDING: Final = frozenset(range(0x20)) | {0x7F}
 _SHOWN_CHARS: Final = 80
 
@@ -423,7 +424,8 @@ def _check_metadata(value: object) -> Mapping[str, str]:
             f"__metadata__ format is {_show(fmt)}, but transformers loads only "
             f'{", ".join(sorted(METADATA_FORMATS))}; save with format "pt"',
         )
-    return MappingProxyType(value)
+    # A plain dict typed as Mapping: read-only to checked code, and dataclasses.asdict() can copy it.
+    return dict(value)
 
 
 def _check_names(names: list[str]) -> None:
@@ -450,7 +452,7 @@ def _check_tensor(name: str, entry: object, allowed_dtypes: frozenset[str]) -> T
     if type(entry) is not dict or entry.keys() != _ENTRY_KEYS:
         _explain_entry(name, entry)
     dtype = entry["dtype"]
-    bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+    bits = _BITS.get(dtype) if type(dtype) is str else None
     if bits is None:
         raise SafetensorsError(
             "safetensors.dtype_unknown",
