@@ -120,9 +120,7 @@ def test_the_catalog_holds_exactly_the_eleven_dashscope_bases_sorted() -> None:
 
 
 @pytest.mark.parametrize("base_id", sorted(TOTALS))
-def test_full_manifest_matches_the_official_index_totals(
-    builtin: dict[str, Architecture], base_id: str
-) -> None:
+def test_full_manifest_matches_the_official_index_totals(builtin: dict[str, Architecture], base_id: str) -> None:
     arch = builtin[base_id]
     tensors, params, bf16_bytes = TOTALS[base_id]
     for layout in arch.full_layouts():
@@ -173,9 +171,7 @@ def test_all_linear_lora_parameters_per_rank(builtin: dict[str, Architecture], b
 
 def test_qwen3_layers_have_qk_norm_and_no_bias(builtin: dict[str, Architecture]) -> None:
     manifest = builtin["qwen3-32b"].expected_tensors("hf")
-    layer = {
-        k.removeprefix("model.layers.7."): v for k, v in manifest.items() if k.startswith("model.layers.7.")
-    }
+    layer = {k.removeprefix("model.layers.7."): v for k, v in manifest.items() if k.startswith("model.layers.7.")}
     assert layer == {
         "input_layernorm.weight": (5120,),
         "post_attention_layernorm.weight": (5120,),
@@ -332,9 +328,7 @@ def test_qwen2_5_vl_with_nested_text_config_reads_it() -> None:
     config = builtin_config("qwen2.5-vl-7b-instruct")
     text_keys = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
     config["text_config"] = {key: config[key] for key in (*text_keys, "num_key_value_heads", "vocab_size")}
-    assert Architecture.from_config(config) == Architecture.from_config(
-        builtin_config("qwen2.5-vl-7b-instruct")
-    )
+    assert Architecture.from_config(config) == Architecture.from_config(builtin_config("qwen2.5-vl-7b-instruct"))
     for key in text_keys:
         del config[key]  # transformers 5 writes the text fields only under text_config
     assert Architecture.from_config(config).hidden_size == 3584
@@ -503,9 +497,7 @@ def write_base(data_dir: Path, base_id: str, files: dict[str, bytes | str | dict
     return folder
 
 
-def manual_text_params(
-    h: int, i: int, layers: int, heads: int, kv: int, hd: int, vocab: int, *, qwen3: bool
-) -> int:
+def manual_text_params(h: int, i: int, layers: int, heads: int, kv: int, hd: int, vocab: int, *, qwen3: bool) -> int:
     """An independent per-tensor sum for a Qwen decoder with an untied head."""
     attn = h * heads * hd * 2 + h * kv * hd * 2
     extra = 2 * hd if qwen3 else heads * hd + 2 * kv * hd
@@ -596,7 +588,6 @@ def test_augmenting_a_builtin_adds_reference_files_and_keeps_its_config(tmp_path
     assert set(base.reference_files) == {"tokenizer_config.json", "merges.txt"}
     assert base.reference_files["merges.txt"] == b"#version: 0.2\n"
     assert base.summary()["has_reference_chat_template"] is True
-    assert catalog.get("qwen3-14b").summary()["has_reference_chat_template"] is False  # type: ignore[union-attr]
 
 
 def test_a_chat_template_file_counts_as_a_reference_template(tmp_path: Path) -> None:
@@ -615,9 +606,7 @@ def test_a_builtin_id_with_a_config_is_replaced(tmp_path: Path) -> None:
 
 
 def test_modelport_json_restricts_weight_types(tmp_path: Path) -> None:
-    write_base(
-        tmp_path, "tiny", {"config.json": tiny_config("qwen2"), "modelport.json": {"weight_types": ["lora"]}}
-    )
+    write_base(tmp_path, "tiny", {"config.json": tiny_config("qwen2"), "modelport.json": {"weight_types": ["lora"]}})
     write_base(tmp_path, "qwen2.5-72b-instruct", {"modelport.json": {"weight_types": ["lora", "lora"]}})
     catalog = load_catalog(tmp_path)
     assert catalog.get("tiny").weight_types == {"lora"}  # type: ignore[union-attr]
@@ -714,9 +703,7 @@ def test_tokenizer_json_may_be_larger_than_other_reference_files(tmp_path: Path)
     write_base(tmp_path, "qwen3-8b", {"tokenizer.json": big})
     assert load_catalog(tmp_path).get("qwen3-8b").reference_files["tokenizer.json"] == big  # type: ignore[union-attr]
     write_base(tmp_path, "qwen3-14b", {"vocab.json": big})
-    with pytest.raises(
-        CatalogError, match=r"qwen3-14b/vocab.json: is \d+ bytes, over the 4194304-byte limit"
-    ):
+    with pytest.raises(CatalogError, match=r"qwen3-14b/vocab.json: is \d+ bytes, over the 4194304-byte limit"):
         load_catalog(tmp_path)
 
 
@@ -736,9 +723,7 @@ def test_nested_auto_map_in_config_is_refused(tmp_path: Path) -> None:
 
 
 def test_auto_map_in_reference_tokenizer_config_is_refused(tmp_path: Path) -> None:
-    write_base(
-        tmp_path, "qwen3-8b", {"tokenizer_config.json": {"auto_map": {"AutoTokenizer": ["t.Evil", None]}}}
-    )
+    write_base(tmp_path, "qwen3-8b", {"tokenizer_config.json": {"auto_map": {"AutoTokenizer": ["t.Evil", None]}}})
     with pytest.raises(CatalogError, match=r"tokenizer_config.json: has an auto_map key"):
         load_catalog(tmp_path)
 
@@ -815,6 +800,18 @@ def test_summary_is_json_ready_and_complete() -> None:
         "parameter_count": 73_410_777_344,
         "weight_types": ["full", "lora"],
         "origin": "builtin",
-        "has_reference_chat_template": False,
+        "has_reference_chat_template": True,
     }
     assert load_catalog(None).get("qwen3-8b").summary()["vision"] is None  # type: ignore[union-attr]
+
+
+def test_builtin_bases_carry_their_official_chat_templates() -> None:
+    catalog = load_catalog(None)
+    for base in catalog.all():
+        assert base.official_chat_templates, base.id
+        assert all("<|im_start|>" in template for template in base.official_chat_templates)
+    qwen3 = catalog.get("qwen3-8b")
+    assert qwen3 is not None and any("enable_thinking" in t for t in qwen3.official_chat_templates)
+    instruct_2507 = catalog.get("qwen3-4b-instruct-2507")
+    assert instruct_2507 is not None
+    assert not any("enable_thinking" in t for t in instruct_2507.official_chat_templates)

@@ -79,9 +79,14 @@ class BaseModel:
     weight_types: frozenset[str]
     reference_files: Mapping[str, bytes]
     origin: str  # "builtin" | "data_dir"
+    # Every official release of the base's chat template (builtin bases); an operator's reference
+    # file, when present, takes precedence over these.
+    official_chat_templates: tuple[str, ...] = ()
 
     @property
     def has_reference_chat_template(self) -> bool:
+        if self.official_chat_templates:
+            return True
         if "chat_template.jinja" in self.reference_files or "chat_template.json" in self.reference_files:
             return True
         raw = self.reference_files.get("tokenizer_config.json")
@@ -155,7 +160,14 @@ def _load_builtin(base_id: str) -> BaseModel:
         weight_types=WEIGHT_TYPES,
         reference_files={},
         origin="builtin",
+        official_chat_templates=_official_chat_templates(base_id),
     )
+
+
+def _official_chat_templates(base_id: str) -> tuple[str, ...]:
+    folder = resources.files("modelport.catalog").joinpath("builtin", "chat_templates")
+    index = json.loads(folder.joinpath("index.json").read_text(encoding="utf-8"))
+    return tuple(folder.joinpath(name).read_text(encoding="utf-8") for name in index.get(base_id, []))
 
 
 def _load_operator_bases(data_dir: Path, builtins: Mapping[str, BaseModel]) -> list[BaseModel]:
