@@ -26,6 +26,7 @@ class Settings:
     chunk_bytes: int = 8 * 1024 * 1024
     read_concurrency: int = 4
     file_concurrency: int = 2
+    max_bytes_per_second: int | None = None
     log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -69,6 +70,7 @@ class Settings:
             chunk_bytes=_int(env, "MODELPORT_CHUNK_BYTES", 8 * 1024 * 1024),
             read_concurrency=_int(env, "MODELPORT_READ_CONCURRENCY", 4),
             file_concurrency=_int(env, "MODELPORT_FILE_CONCURRENCY", 2),
+            max_bytes_per_second=_int(env, "MODELPORT_MAX_BYTES_PER_SECOND", 0) or None,
             log_format=env.get("MODELPORT_LOG_FORMAT", "text"),
         )
 

@@ -18,6 +18,15 @@ from modelport.worker.worker import Worker
 logger = logging.getLogger("modelport")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a captured SIGTERM/SIGINT once it has shut down, which would end the
+    process before the worker hands its running imports back; we stop the worker, then exit 0."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
@@ -41,7 +50,7 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", server_header=False
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     if worker is not None:
         worker.start()
     role = "API and worker" if worker is not None else "API only"

@@ -12,8 +12,9 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from modelport.pipeline.throttle import Throttle
 from modelport.storage.interface import ObjectWriter, RangeReader, SourceBucket
 from modelport.validation.findings import Finding, ImportFailed, Severity
 from modelport.validation.upload import CopyItem
@@ -36,6 +37,7 @@ class CopiedFile:
 class CopyOptions:
     chunk_bytes: int
     read_concurrency: int
+    throttle: Throttle = field(default_factory=lambda: Throttle(None))
 
 
 def copy_file(
@@ -61,6 +63,7 @@ def copy_file(
             for offset, chunk in _chunks_in_order(item.name, reader, options, pool):
                 if should_stop():
                     raise CopyCancelled()
+                options.throttle.consume(len(chunk))
                 if offset < header_end:
                     header_hash.update(memoryview(chunk)[: header_end - offset])
                 digest.update(chunk)

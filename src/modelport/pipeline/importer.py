@@ -21,6 +21,7 @@ from modelport.domain.jobs import Job, JobStatus, format_gmt
 from modelport.pipeline.copier import CopiedFile, CopyOptions, copy_file
 from modelport.pipeline.inspection import Inspection, inspect_upload
 from modelport.pipeline.report import build_report
+from modelport.pipeline.throttle import Throttle
 from modelport.settings import Settings
 from modelport.storage.interface import StagedModel, StorageError
 from modelport.storage.registry import StorageRegistry
@@ -43,7 +44,11 @@ class Importer:
     def __init__(self, settings: Settings, storage: StorageRegistry, catalog: Catalog) -> None:
         self._storage = storage
         self._catalog = catalog
-        self._options = CopyOptions(chunk_bytes=settings.chunk_bytes, read_concurrency=settings.read_concurrency)
+        self._options = CopyOptions(
+            chunk_bytes=settings.chunk_bytes,
+            read_concurrency=settings.read_concurrency,
+            throttle=Throttle(settings.max_bytes_per_second),
+        )
         self._file_concurrency = settings.file_concurrency
 
     def run(

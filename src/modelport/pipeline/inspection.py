@@ -191,7 +191,8 @@ def _read_headers(
             headers[name] = parse_header(read_range, reader.size, max_header_bytes=MAX_HEADER_BYTES)
             digests[name] = seen.hexdigest()
         except SafetensorsError as error:
-            findings.error(error.code, f"{name}: {error.message}", file=name, tensor=error.tensor)
+            message = error.message if error.message.endswith(".") else error.message + "."
+            findings.error(error.code, f"{name}: {message}", file=name, tensor=error.tensor)
         except StorageError as error:
             findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
         finally:

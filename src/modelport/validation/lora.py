@@ -81,7 +81,8 @@ def check_lora(context: RuleContext) -> CopyPlan:
         findings.check("lora.shapes", Outcome.SKIPPED, "adapter_config.json is unusable")
 
     zero_check = frozenset(t.info.name for t in tensors if t.kind in ("lora_B.weight", "lora_embedding_B"))
-    plan.items.append(CopyItem(name=ADAPTER_CONFIG, size=upload.accepted[ADAPTER_CONFIG].size))
+    if upload.has(ADAPTER_CONFIG):
+        plan.items.append(CopyItem(name=ADAPTER_CONFIG, size=upload.accepted[ADAPTER_CONFIG].size))
     plan.items.append(CopyItem(name=ADAPTER_WEIGHTS, size=header.file_size, header=header, zero_check=zero_check))
     plan.summary.update(_summary(config, header, tensors))
     return plan

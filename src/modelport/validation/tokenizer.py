@@ -47,8 +47,9 @@ def _check_chat_template(context: RuleContext) -> None:
     if not shipped:
         findings.check("tokenizer.chat_template", Outcome.SKIPPED, "no chat template shipped; the base's is used")
         return
-    reference = _reference_template(base.reference_files)
-    if reference is None:
+    operator_reference = _reference_template(base.reference_files)
+    references = [operator_reference] if operator_reference is not None else list(base.official_chat_templates)
+    if not references:
         findings.check(
             "tokenizer.chat_template",
             Outcome.SKIPPED,
@@ -57,10 +58,10 @@ def _check_chat_template(context: RuleContext) -> None:
         )
         return
     for name, template in shipped.items():
-        if template != reference:
+        if template not in references:
             findings.error(
                 "tokenizer.chat_template_changed",
-                f"{name}: the chat template differs from {base.id}'s {_first_difference(reference, template)}; "
+                f"{name}: the chat template differs from {base.id}'s {_first_difference(references[0], template)}; "
                 "imports must keep the base model's chat template (remove the file or restore the original).",
                 file=name,
             )

@@ -162,6 +162,8 @@ class Worker:
         if not finished:
             self._after_lost_finish(job.job_id, job.model_name, result.status)
             return
+        # Earlier attempts of this job (a crashed process, a lost lease) may have left staging data.
+        self._services.model_store.sweep_staging(job.model_name)
         logger.info(
             "import %s ended %s%s", job.job_id, result.status.value,
             f": {result.error_code}" if result.error_code else "", extra={"job_id": job.job_id},
