@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from modelport.db.migrations import head_revision
 from modelport.services import Services, open_services
 from modelport.settings import Settings, normalize_database_url
 
@@ -93,7 +94,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         present = {
             row[0] for row in connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
         }
-        if set(TABLES) <= present:
+        version = (
+            connection.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
+            if "alembic_version" in present
+            else None
+        )
+        if set(TABLES) <= present and version == head_revision():
             connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         elif present:
             # An earlier test broke the schema on purpose: start from an empty database again.
@@ -121,3 +127,12 @@ def services(settings: Settings) -> Iterator[Services]:
     opened = open_services(settings)
     yield opened
     opened.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database nobody has touched yet, of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url

@@ -65,7 +65,9 @@ def test_fifty_characters_are_counted_as_characters_not_bytes(client: TestClient
 
 
 @pytest.mark.parametrize("weight_type", ["lora", "full"])
-def test_every_builtin_base_accepts_both_weight_types(client: TestClient, auth: dict[str, str], weight_type: str) -> None:
+def test_every_builtin_base_accepts_both_weight_types(
+    client: TestClient, auth: dict[str, str], weight_type: str
+) -> None:
     for base in ["qwen3-32b", "qwen3-14b", "qwen3-8b", "qwen3-4b-instruct-2507", "qwen3-vl-8b-instruct",
                  "qwen2.5-72b-instruct", "qwen2.5-32b-instruct", "qwen2.5-14b-instruct", "qwen2.5-7b-instruct",
                  "qwen2.5-vl-72b-instruct", "qwen2.5-vl-7b-instruct"]:  # fmt: skip
@@ -99,7 +101,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "field", ["model_name", "source", "weight_type", "storage_info", "storage_info.bucket_name", "storage_info.object_key"]
+    "field",
+    ["model_name", "source", "weight_type", "storage_info", "storage_info.bucket_name", "storage_info.object_key"],
 )
 def test_each_required_field_is_required(client: TestClient, auth: dict[str, str], field: str) -> None:
     body = assert_error(create(client, auth, _without(field)), 400, "InvalidParameter")
@@ -111,12 +114,14 @@ INVALID = [
     ("source", "s3"), ("source", ""), ("source", 1), ("weight_type", "LoRA"), ("weight_type", "qlora"),
     ("weight_type", ""), ("weight_type", True), ("storage_info", "my-bucket/models/"), ("storage_info", None),
     ("storage_info", []), ("display_name", ""), ("display_name", "x" * 51), ("display_name", 5),
-    ("storage_info.bucket_name", "ab"), ("storage_info.bucket_name", "a" * 64), ("storage_info.bucket_name", "My-Bucket"),
-    ("storage_info.bucket_name", "-bucket"), ("storage_info.bucket_name", "bucket-"), ("storage_info.bucket_name", "my_bucket"),
+    ("storage_info.bucket_name", "ab"), ("storage_info.bucket_name", "a" * 64),
+    ("storage_info.bucket_name", "My-Bucket"), ("storage_info.bucket_name", "-bucket"),
+    ("storage_info.bucket_name", "bucket-"), ("storage_info.bucket_name", "my_bucket"),
     ("storage_info.bucket_name", "my.bucket"), ("storage_info.bucket_name", ""), ("storage_info.bucket_name", 12345),
     ("storage_info.object_key", "models/lora"), ("storage_info.object_key", "/"), ("storage_info.object_key", ""),
     ("storage_info.object_key", "/models/lora/"), ("storage_info.object_key", "models/../lora/"),
-    ("storage_info.object_key", "./models/"), ("storage_info.object_key", "models/./x/"), ("storage_info.object_key", "../"),
+    ("storage_info.object_key", "./models/"), ("storage_info.object_key", "models/./x/"),
+    ("storage_info.object_key", "../"),
     ("storage_info.object_key", "models\\lora/"), ("storage_info.object_key", "models/lo\x00ra/"),
     ("storage_info.object_key", "models/lo\nra/"), ("storage_info.object_key", "models/\x7f/"),
     ("storage_info.object_key", "a" * 1024 + "/"), ("storage_info.object_key", 7),
@@ -124,7 +129,9 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID)
-def test_invalid_values_are_invalid_parameters(client: TestClient, auth: dict[str, str], field: str, value: Any) -> None:
+def test_invalid_values_are_invalid_parameters(
+    client: TestClient, auth: dict[str, str], field: str, value: Any
+) -> None:
     body = assert_error(create(client, auth, _with(field, value)), 400, "InvalidParameter")
     assert field.split(".")[-1] in body["message"]
 

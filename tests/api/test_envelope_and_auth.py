@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,12 @@ from modelport.settings import Settings
 from tests.support.uploads import create_body
 
 IMPORT = "/api/v1/custom_models/import"
-ROUTES = [("POST", IMPORT), ("GET", IMPORT), ("GET", f"{IMPORT}/{uuid.uuid4()}"), ("DELETE", f"{IMPORT}/{uuid.uuid4()}")]
+ROUTES = [
+    ("POST", IMPORT),
+    ("GET", IMPORT),
+    ("GET", f"{IMPORT}/{uuid.uuid4()}"),
+    ("DELETE", f"{IMPORT}/{uuid.uuid4()}"),
+]
 
 
 def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
@@ -80,7 +84,13 @@ def test_client_headers_of_the_official_cli_are_tolerated(client: TestClient, au
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nope"), ("GET", "/api/v1/custom_models"), ("PUT", IMPORT), ("PATCH", f"{IMPORT}/x"), ("POST", f"{IMPORT}/x")],
+    [
+        ("GET", "/nope"),
+        ("GET", "/api/v1/custom_models"),
+        ("PUT", IMPORT),
+        ("PATCH", f"{IMPORT}/x"),
+        ("POST", f"{IMPORT}/x"),
+    ],
 )
 def test_unknown_routes_and_methods_answer_not_found(
     client: TestClient, auth: dict[str, str], method: str, path: str

@@ -166,7 +166,9 @@ def test_filters_combine(client: TestClient, services: Services, auth: dict[str,
     assert client.get(IMPORT, headers=auth, params=params).json()["output"]["total"] == 0
 
 
-def test_deleting_a_pending_or_running_job_is_denied(client: TestClient, services: Services, auth: dict[str, str]) -> None:
+def test_deleting_a_pending_or_running_job_is_denied(
+    client: TestClient, services: Services, auth: dict[str, str]
+) -> None:
     running = create(client, auth)
     pending = create(client, auth)
     assert services.jobs.claim_next("test-owner", 30, 3) is not None
