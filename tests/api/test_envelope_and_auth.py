@@ -149,3 +149,17 @@ def test_gmt_create_and_ids_have_the_wire_formats(client: TestClient, auth: dict
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00", job["gmt_create"])
     assert str(uuid.UUID(job["job_id"])) == job["job_id"]
     assert uuid.UUID(job["job_id"]).version == 4
+
+
+def test_metrics_count_requests_by_route_template_and_jobs_by_status(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    client.post(IMPORT, headers=auth, json=create_body())
+    client.get(f"{IMPORT}/{uuid.uuid4()}", headers=auth)
+    text_body = client.get("/metrics").text
+    assert 'modelport_jobs{status="PENDING"} 1.0' in text_body
+    assert 'modelport_http_requests_total{method="GET",route="/api/v1/custom_models/import/{job_id}",status="404"}' in (
+        text_body
+    )
+    assert "modelport_http_request_duration_seconds_bucket" in text_body
+    assert str(uuid.UUID(int=0)) not in text_body

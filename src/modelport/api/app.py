@@ -10,6 +10,7 @@ from modelport import __version__
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.errors import install_error_handlers
 from modelport.api.routes import extensions, imports, operations
+from modelport.metrics import watch_job_counts
 from modelport.services import Services
 
 
@@ -26,6 +27,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    watch_job_counts(services.jobs.status_counts)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(imports.router)

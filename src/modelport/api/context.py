@@ -2,18 +2,21 @@
 
 This is plain ASGI (not BaseHTTPMiddleware) because it sits on every poll and must cost
 microseconds. It catches whatever escaped the routes, so the client still gets the error envelope
-(never a stack trace) and the log line carries the same request id.
+(never a stack trace) and the log line carries the same request id. It also records the HTTP
+metrics, labelled by route template.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api.errors import internal_error_response
+from modelport.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 logger = logging.getLogger("modelport.api")
 
@@ -29,11 +32,14 @@ class RequestContextMiddleware:
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
+        status = 500
+        began = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 if "x-request-id" not in headers:
                     headers.append("X-Request-Id", request_id)
@@ -50,3 +56,9 @@ class RequestContextMiddleware:
             )
             if not started:
                 await internal_error_response(request_id)(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - began)

@@ -18,6 +18,7 @@ from typing import Any
 from modelport.catalog.catalog import Catalog
 from modelport.clock import now_ms
 from modelport.domain.jobs import Job, JobStatus, format_gmt
+from modelport.metrics import BYTES_IMPORTED
 from modelport.pipeline.copier import CopiedFile, CopyOptions, copy_file
 from modelport.pipeline.inspection import Inspection, inspect_upload
 from modelport.pipeline.report import build_report
@@ -134,6 +135,7 @@ class Importer:
 
         def on_bytes(count: int) -> None:
             nonlocal done
+            BYTES_IMPORTED.inc(count)
             with lock:
                 done += count
                 current = done

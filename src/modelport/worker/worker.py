@@ -12,8 +12,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from modelport.clock import now_ms
 from modelport.db.jobs_repository import Claim
 from modelport.domain.jobs import JobStatus
+from modelport.metrics import CLAIM_LATENCY, IMPORT_DURATION, QUEUE_WAIT
 from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer
 from modelport.services import Services
@@ -97,9 +99,10 @@ class Worker:
     def _slot_loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                claim = self._services.jobs.claim_next(
-                    self.owner, self._settings.lease_seconds, self._settings.max_attempts
-                )
+                with CLAIM_LATENCY.time():
+                    claim = self._services.jobs.claim_next(
+                        self.owner, self._settings.lease_seconds, self._settings.max_attempts
+                    )
             except Exception:
                 logger.exception("claiming a job failed; retrying")
                 claim = None
@@ -134,10 +137,14 @@ class Worker:
         with self._runs_lock:
             self._runs[job.job_id] = run
         token = f"{claim.attempt}-{self.owner.rsplit(':', 1)[-1]}"
+        began = time.monotonic()
+        if claim.attempt == 1:
+            QUEUE_WAIT.observe(max(now_ms() - job.created_at_ms, 0) / 1000)
         logger.info("import %s started (attempt %d)", job.job_id, claim.attempt, extra={"job_id": job.job_id})
         try:
             result = self._importer.run(job, token, run.progress, run.should_stop, lambda: self._confirm(run))
         except CopyCancelled:
+            IMPORT_DURATION.labels("interrupted").observe(time.monotonic() - began)
             if run.lost:
                 logger.warning("import %s: lease lost; another worker owns it now", job.job_id)
             else:
@@ -145,12 +152,14 @@ class Worker:
                 logger.info("import %s handed back to the queue", job.job_id)
             return
         except Exception:
+            IMPORT_DURATION.labels("crashed").observe(time.monotonic() - began)
             logger.exception("import %s crashed; it will be retried", job.job_id, extra={"job_id": job.job_id})
             self._services.jobs.abandon(job.job_id, self.owner)
             return
         finally:
             with self._runs_lock:
                 self._runs.pop(job.job_id, None)
+        IMPORT_DURATION.labels(result.status.value).observe(time.monotonic() - began)
         finished = self._services.jobs.finish(
             job.job_id,
             self.owner,

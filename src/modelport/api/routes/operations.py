@@ -1,12 +1,14 @@
-"""Operations endpoints, no key needed: liveness, readiness (database reachable)."""
+"""Operations endpoints, no key needed: liveness, readiness (database reachable), Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from modelport.api.errors import error_response, request_id_of
+from modelport.metrics import REGISTRY
 from modelport.services import Services
 
 router = APIRouter(tags=["operations"])
@@ -15,6 +17,11 @@ router = APIRouter(tags=["operations"])
 @router.get("/healthz", summary="The process is up")
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz", summary="The database is reachable")

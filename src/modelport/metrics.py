@@ -1,0 +1,75 @@
+"""Prometheus metrics: jobs by status (read from the database at scrape time), claims, queue wait,
+bytes imported, import durations, and HTTP request counts and latencies by route template.
+
+One registry per process: `serve` exposes it at /metrics; `modelport worker --metrics-port` serves
+the worker's own. Route templates (not raw paths) label HTTP metrics, so cardinality stays fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from modelport.domain.jobs import JobStatus
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "modelport_http_requests_total", "HTTP requests answered.", ["method", "route", "status"], registry=REGISTRY
+)
+HTTP_LATENCY = Histogram(
+    "modelport_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+CLAIM_LATENCY = Histogram(
+    "modelport_job_claim_seconds",
+    "Time the claim statement takes (a worker asking the queue for its next job).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
+QUEUE_WAIT = Histogram(
+    "modelport_job_queue_wait_seconds",
+    "Time from a job's creation to its first claim.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+    registry=REGISTRY,
+)
+BYTES_IMPORTED = Counter("modelport_bytes_imported_total", "Bytes copied into the model store.", registry=REGISTRY)
+IMPORT_DURATION = Histogram(
+    "modelport_import_duration_seconds",
+    "Duration of one import attempt, by outcome.",
+    ["outcome"],
+    buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200),
+    registry=REGISTRY,
+)
+
+
+class JobStatusCollector(Collector):
+    """`modelport_jobs{status}`: every job in the database by status, read when scraped."""
+
+    def __init__(self, read_counts: Callable[[], dict[str, int]]) -> None:
+        self._read_counts = read_counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("modelport_jobs", "Import jobs in the database by status.", labels=["status"])
+        counts = self._read_counts()
+        for status in JobStatus:
+            family.add_metric([status.value], counts.get(status.value, 0))
+        yield family
+
+
+_status_collector: JobStatusCollector | None = None
+
+
+def watch_job_counts(read_counts: Callable[[], dict[str, int]]) -> None:
+    """Register (once per process) the collector that reads job counts at scrape time."""
+    global _status_collector
+    if _status_collector is not None:
+        REGISTRY.unregister(_status_collector)
+    _status_collector = JobStatusCollector(read_counts)
+    REGISTRY.register(_status_collector)
