@@ -7,6 +7,7 @@ the worker's own. Route templates (not raw paths) label HTTP metrics, so cardina
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -14,6 +15,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelport.domain.jobs import JobStatus
+
+logger = logging.getLogger("modelport.metrics")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -55,12 +58,24 @@ class JobStatusCollector(Collector):
     def __init__(self, read_counts: Callable[[], dict[str, int]]) -> None:
         self._read_counts = read_counts
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Registering must not touch the database (the default describe() would call collect()).
+        yield self._family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("modelport_jobs", "Import jobs in the database by status.", labels=["status"])
-        counts = self._read_counts()
+        family = self._family()
+        try:
+            counts = self._read_counts()
+        except Exception:
+            logger.exception("could not read job counts for /metrics")
+            return
         for status in JobStatus:
             family.add_metric([status.value], counts.get(status.value, 0))
         yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("modelport_jobs", "Import jobs in the database by status.", labels=["status"])
 
 
 _status_collector: JobStatusCollector | None = None

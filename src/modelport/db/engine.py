@@ -54,7 +54,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 @contextmanager
@@ -64,6 +65,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(sqlite_begin="IMMEDIATE")
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for one SELECT on a hot path: no explicit BEGIN/COMMIT round trips on SQLite
+    (a lone statement is atomic by itself), the ordinary implicit transaction on PostgreSQL."""
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_begin=None)
+        yield connection
 
 
 @contextmanager

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from modelport.clock import now_ms
-from modelport.db.engine import db_now_ms, write_transaction
-from modelport.db.schema import import_jobs, job_counts
+from modelport.db.engine import db_now_ms, single_read, write_transaction
+from modelport.db.schema import api_keys, import_jobs, job_counts
 from modelport.domain.errors import NotFound, OperationDenied
 from modelport.domain.jobs import (
     TRANSITIONS,
@@ -36,6 +36,20 @@ DELETE_DENIED_MESSAGE = "The import job is currently running and cannot be delet
 
 # The columns a job read needs; the report column can be large and is read only by its own route.
 _JOB_COLUMNS = [c for c in import_jobs.c if c.name != "report"]
+# Statements of the hot read paths are built once: building and cache-keying a select costs more
+# than SQLite takes to run it.
+_SELECT_JOB = select(*_JOB_COLUMNS).where(
+    import_jobs.c.job_id == bindparam("job_id"), import_jobs.c.workspace_id == bindparam("workspace_id")
+)
+_SELECT_JOB_FOR_KEY = (
+    select(*_JOB_COLUMNS)
+    .join(api_keys, api_keys.c.workspace_id == import_jobs.c.workspace_id)
+    .where(
+        import_jobs.c.job_id == bindparam("job_id"),
+        api_keys.c.key_hash == bindparam("key_hash"),
+        api_keys.c.revoked_at_ms.is_(None),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -89,10 +103,17 @@ class JobRepository:
         raise RuntimeError("could not generate a unique model name after 20 attempts")
 
     def get(self, workspace_id: int, job_id: str) -> Job | None:
-        with self._engine.connect() as connection:
-            row = connection.execute(
-                select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id, import_jobs.c.workspace_id == workspace_id)
-            ).first()
+        with single_read(self._engine) as connection:
+            row = connection.execute(_SELECT_JOB, {"job_id": job_id, "workspace_id": workspace_id}).first()
+        return None if row is None else _job(row)
+
+    def get_for_key(self, key_hash: str, job_id: str) -> Job | None:
+        """The job if it belongs to the workspace of this active key: auth and read in one statement.
+
+        None means the key is not valid or the job is not the key's; the caller tells which apart.
+        """
+        with single_read(self._engine) as connection:
+            row = connection.execute(_SELECT_JOB_FOR_KEY, {"job_id": job_id, "key_hash": key_hash}).first()
         return None if row is None else _job(row)
 
     def get_by_id(self, job_id: str) -> Job | None:

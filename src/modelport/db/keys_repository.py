@@ -11,15 +11,19 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from modelport.clock import now_ms
-from modelport.db.engine import read_transaction, write_transaction
+from modelport.db.engine import read_transaction, single_read, write_transaction
 from modelport.db.schema import api_keys, workspaces
 
 KEY_PATTERN = re.compile(r"^sk-[A-Za-z0-9_-]{32,200}$")
 WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_WORKSPACE = "default"
+# Built once: every API request runs it.
+_AUTHENTICATE = select(api_keys.c.workspace_id).where(
+    api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at_ms.is_(None)
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,8 @@ class KeyRepository:
         """The workspace id of an active key, or None."""
         if not is_well_formed(plaintext):
             return None
-        with self._engine.connect() as connection:
-            row = connection.execute(
-                select(api_keys.c.workspace_id).where(
-                    api_keys.c.key_hash == hash_key(plaintext), api_keys.c.revoked_at_ms.is_(None)
-                )
-            ).first()
+        with single_read(self._engine) as connection:
+            row = connection.execute(_AUTHENTICATE, {"key_hash": hash_key(plaintext)}).first()
         return None if row is None else int(row.workspace_id)
 
     def create_key(self, workspace: str) -> tuple[str, KeyRecord]:
