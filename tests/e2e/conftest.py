@@ -1,40 +1,29 @@
-"""End-to-end fixtures: real `modelport serve` processes on free ports, and the CLI run as a process.
+"""Fixtures for the client verbs: two real `modelport serve` processes, and the CLI run as a process.
 
-Two servers per module, started together: `live_server` imports (API and worker), `idle_server`
-runs `--no-worker`, so its jobs stay PENDING for as long as a test needs (timeouts, refused
-deletes). Readiness is polled with a deadline, never slept for.
+Per module, started side by side: `importing_server` imports (API and worker) and `idle_server` runs
+`--no-worker`, so its jobs stay PENDING for as long as a test needs (timeouts, refused deletes).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from modelport.catalog.catalog import load_catalog
 from modelport.client import Client
 from modelport.samples import write_lora_adapter
+from tests.support.server import TEST_KEY, Server
 
-API_KEY = "sk-e2e-cli-and-client-" + "k" * 21
+API_KEY = TEST_KEY
 BUCKET = "e2e-bucket"
-STARTUP_SECONDS = 60.0
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (the OS picked it; closed again at once)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def cli_env(base_url: str | None, api_key: str | None) -> dict[str, str]:
@@ -51,16 +40,14 @@ def cli_command(args: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "modelport", *args]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServerProcess:
+    server: Server
     data_dir: Path
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.base_url
 
     def client(self, **options: Any) -> Client:
         return Client(self.base_url, API_KEY, **options)
@@ -84,63 +71,27 @@ class ServerProcess:
             check=False,
         )
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _launch(root: Path, *extra: str) -> ServerProcess:
-    data_dir = root / "data"
-    data_dir.mkdir(parents=True)
-    port = free_port()
-    env = cli_env(None, API_KEY) | {"MODELPORT_DATA_DIR": str(data_dir), "MODELPORT_POLL_SECONDS": "0.2"}
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            cli_command(["serve", "--port", str(port), *extra]), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    return ServerProcess(data_dir, port, process, log_path)
-
-
-def _wait_until_healthy(server: ServerProcess, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"modelport serve exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # pacing between probes; the condition is the health check, with a deadline
-    raise AssertionError(f"modelport serve did not become healthy in {STARTUP_SECONDS:g} s:\n{server.log()}")
-
-
-def _stop(server: ServerProcess) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    live = _launch(tmp_path_factory.mktemp("live"))
-    idle = _launch(tmp_path_factory.mktemp("idle"), "--no-worker")
+def client_test_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    live_dir, idle_dir = tmp_path_factory.mktemp("live"), tmp_path_factory.mktemp("idle")
+    env = {"MODELPORT_POLL_SECONDS": "0.2"}
+    live = Server(live_dir, env)
+    idle = Server(idle_dir, env, extra_args=["--no-worker"])
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        _wait_until_healthy(live, deadline)
-        _wait_until_healthy(idle, deadline)
-        yield live, idle
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(Server.start, [live, idle]))
+        yield ServerProcess(live, live_dir), ServerProcess(idle, idle_dir)
     finally:
-        _stop(live)
-        _stop(idle)
+        for server in (live, idle):
+            if server.process is not None:
+                server.terminate()
 
 
 @pytest.fixture(scope="module")
-def live_server(servers: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
+def importing_server(client_test_servers: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
     """API and worker; holds a valid adapter at `good/` and a rank-12 one (fails) at `bad/`."""
-    live = servers[0]
+    live = client_test_servers[0]
     if not live.bucket_folder("good/").exists():
         live.write_adapter("good/", rank=8)
         live.write_adapter("bad/", rank=12)
@@ -148,6 +99,6 @@ def live_server(servers: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
 
 
 @pytest.fixture(scope="module")
-def idle_server(servers: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
+def idle_server(client_test_servers: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
     """API only: every job stays PENDING."""
-    return servers[1]
+    return client_test_servers[1]

@@ -79,8 +79,3 @@ def db_upgrade() -> None:
         click.echo(f"The database schema is already at revision {after}.")
     else:
         click.echo(f"Upgraded the database schema from {before or 'empty'} to {after}.")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(keys)
-    group.add_command(db)

@@ -89,7 +89,3 @@ def sample_base(base_id: str, model_type: str, hidden_size: int, layers: int, vo
         path.unlink()
         raise click.ClickException(str(error)) from None
     click.echo(f"Registered base model {base_id!r} at {path}.")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(sample)

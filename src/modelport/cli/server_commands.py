@@ -9,10 +9,12 @@ from types import FrameType
 
 import click
 import uvicorn
+from prometheus_client import start_http_server
 
 from modelport.api.app import create_app
 from modelport.cli.startup import load_settings, open_services_or_exit, provision_keys
 from modelport.logs import configure_logging
+from modelport.metrics import REGISTRY, watch_job_counts
 from modelport.worker.worker import Worker
 
 logger = logging.getLogger("modelport")
@@ -68,12 +70,17 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
               help="Imports this process runs at once.")  # fmt: skip
 @click.option("--grace-seconds", default=30.0, show_default=True, type=click.FloatRange(0),
               help="On SIGTERM, how long running imports may finish before they are handed back.")  # fmt: skip
-def worker_command(concurrency: int, grace_seconds: float) -> None:
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              help="Serve this worker's Prometheus metrics at http://0.0.0.0:PORT/metrics.")  # fmt: skip
+def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | None) -> None:
     """Run import workers only (no API), sharing the database with the API processes."""
     settings = load_settings()
     configure_logging(settings.log_format)
     services = open_services_or_exit(settings)
     worker = Worker(services, concurrency=concurrency)
+    if metrics_port is not None:
+        watch_job_counts(services.jobs.status_counts)
+        start_http_server(metrics_port, registry=REGISTRY)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -87,8 +94,3 @@ def worker_command(concurrency: int, grace_seconds: float) -> None:
     stop.wait()
     worker.stop(grace_seconds)
     services.close()
-
-
-def register(group: click.Group) -> None:
-    group.add_command(serve)
-    group.add_command(worker_command)
