@@ -292,7 +292,7 @@ class JobRepository:
                     updated_at_ms=now,
                     lease_owner=None,
                     lease_expires_at_ms=None,
-                    phase="done",
+                    phase="succeeded" if status == JobStatus.SUCCEEDED else "failed",
                 )
             ).rowcount
             if updated != 1:
@@ -434,7 +434,7 @@ class JobRepository:
                 updated_at_ms=now,
                 lease_owner=None,
                 lease_expires_at_ms=None,
-                phase="done",
+                phase="failed",
             )
         ).rowcount
         if updated == 1:

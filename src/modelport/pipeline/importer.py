@@ -108,7 +108,7 @@ class Importer:
             staged.abort()
             raise
         report = build_report(
-            verdict=JobStatus.SUCCEEDED.value,
+            verdict="passed",
             base_model=job.base_model,
             weight_type=job.weight_type,
             source=job.storage,
@@ -182,7 +182,7 @@ class Importer:
         first = findings.first_error()
         assert first is not None
         report = build_report(
-            verdict=JobStatus.FAILED.value,
+            verdict="failed",
             base_model=job.base_model,
             weight_type=job.weight_type,
             source=job.storage,

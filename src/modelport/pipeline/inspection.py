@@ -197,7 +197,7 @@ def _read_headers(
             findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
         finally:
             reader.close()
-    findings.checked("safetensors.headers", before, f"{len(headers)} files parsed")
+    findings.checked("safetensors.headers", before, f"{len(headers)} file{'' if len(headers) == 1 else 's'} parsed")
     return headers
 
 

@@ -25,7 +25,7 @@ def build_report(
     plan: CopyPlan | None,
     location: str | None,
 ) -> dict[str, Any]:
-    """`verdict` is 'passed' or 'failed' (dry run) or the job's terminal wire status."""
+    """`verdict` is 'passed' or 'failed': whether the upload passed the gate (and, for a job, was imported)."""
     return {
         "format": REPORT_FORMAT,
         "verdict": verdict,

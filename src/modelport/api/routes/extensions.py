@@ -12,9 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from modelport.api.auth import authenticate
-from modelport.api.routes.imports import ERRORS, JOB_ID_PARAMETER, envelope, job_not_found, services_of
+from modelport.api.routes.imports import (
+    ERRORS,
+    JOB_ID_PARAMETER,
+    envelope,
+    job_not_found,
+    require_base,
+    services_of,
+)
 from modelport.api.schemas import CreateImportBody, job_object, parse_create_body
-from modelport.domain.errors import NotFound
 from modelport.domain.jobs import Job, JobStatus, format_gmt, normalize_job_id
 from modelport.pipeline.inspection import inspect_upload
 from modelport.pipeline.report import build_report
@@ -66,9 +72,7 @@ async def validate_upload(request: Request) -> JSONResponse:
 def _validate(request: Request, services: Services, body: bytes) -> JSONResponse:
     authenticate(request, services.keys)
     new_job = parse_create_body(body)
-    base = services.catalog.get(new_job.base_model)
-    if base is None or new_job.weight_type.value not in base.weight_types:
-        raise NotFound(f"The base model {new_job.base_model!r} does not accept {new_job.weight_type.value} imports.")
+    base = require_base(services, new_job)
     try:
         inspection = inspect_upload(services.storage, base, new_job.weight_type, new_job.storage)
         findings, plan, location = inspection.findings, inspection.plan, inspection.location
@@ -98,7 +102,7 @@ def base_models(request: Request) -> JSONResponse:
 def _pending_report(job: Job) -> dict[str, Any]:
     return {
         "format": "modelport.report/v1",
-        "verdict": job.status.value,
+        "verdict": "pending",
         "base_model": job.base_model,
         "weight_type": job.weight_type.value,
         "error": job.error_code,

@@ -24,9 +24,10 @@ from modelport.api.schemas import (
     parse_create_body,
     parse_list_query,
 )
+from modelport.catalog.catalog import BaseModel
 from modelport.db.keys_repository import hash_key
 from modelport.domain.errors import NotFound
-from modelport.domain.jobs import normalize_job_id
+from modelport.domain.jobs import NewJob, normalize_job_id
 from modelport.services import Services
 
 logger = logging.getLogger("modelport.api")
@@ -55,6 +56,22 @@ def envelope(request: Request, output: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"request_id": request_id_of(request), "output": output})
 
 
+def require_base(services: Services, new_job: NewJob) -> BaseModel:
+    """The catalog entry a create (or dry run) targets; NotFound if unknown or not for this weight type."""
+    base = services.catalog.get(new_job.base_model)
+    if base is None:
+        raise NotFound(
+            f"The base model {new_job.base_model!r} is not supported for import; "
+            "GET /api/v1/custom_models/base_models lists the supported ones."
+        )
+    if new_job.weight_type.value not in base.weight_types:
+        raise NotFound(
+            f"The base model {new_job.base_model!r} does not accept weight_type "
+            f"{new_job.weight_type.value!r} (it accepts: {', '.join(sorted(base.weight_types))})."
+        )
+    return base
+
+
 def job_not_found(job_id: str) -> NotFound:
     return NotFound(f"Import job {job_id} does not exist.")
 
@@ -79,17 +96,7 @@ async def create_import_job(request: Request) -> JSONResponse:
 def _create(request: Request, services: Services, body: bytes) -> JSONResponse:
     workspace_id = authenticate(request, services.keys)
     new_job = parse_create_body(body)
-    base = services.catalog.get(new_job.base_model)
-    if base is None:
-        raise NotFound(
-            f"The base model {new_job.base_model!r} is not supported for import; "
-            "GET /api/v1/custom_models/base_models lists the supported ones."
-        )
-    if new_job.weight_type.value not in base.weight_types:
-        raise NotFound(
-            f"The base model {new_job.base_model!r} does not accept weight_type "
-            f"{new_job.weight_type.value!r} (it accepts: {', '.join(sorted(base.weight_types))})."
-        )
+    require_base(services, new_job)
     job = services.jobs.create(workspace_id, new_job)
     services.notify_new_job()
     return envelope(request, job_object(job, include_weight_type=True))
