@@ -1,0 +1,171 @@
+"""Many processes on one PostgreSQL: API replicas without workers, worker processes, and SIGKILL.
+
+What must hold whatever is killed and when: every accepted job ends terminal exactly once, every
+SUCCESSED model's manifest verifies byte for byte, no staging data remains, and no job is imported
+twice when nothing crashes.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from modelport import samples
+from modelport.catalog.catalog import load_catalog
+from modelport.settings import normalize_database_url
+from tests.e2e.test_serve import IMPORT, MEDIUM_BASE, no_staging_left, verify_published_model
+from tests.support.server import TEST_KEY, ModelportProcess, Server, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def shared_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        "MODELPORT_DATABASE_URL": database_url,
+        "MODELPORT_DATA_DIR": str(data_dir),
+        "MODELPORT_API_KEY": TEST_KEY,
+        "MODELPORT_POLL_SECONDS": "0.1",
+        "MODELPORT_LEASE_SECONDS": "2",
+        **extra,
+    }
+
+
+def start_worker(env: dict[str, str], data_dir: Path, number: int, concurrency: int = 2) -> ModelportProcess:
+    return ModelportProcess(
+        ["worker", "--concurrency", str(concurrency), "--grace-seconds", "0"],
+        {"PATH": "/usr/bin:/bin", **env},
+        data_dir / f"worker-{number}.log",
+    ).start()
+
+
+def create_jobs(api: Server, prefixes: list[tuple[str, str, str]], count: int) -> list[str]:
+    job_ids = []
+    for n in range(count):
+        base, weight_type, prefix = prefixes[n % len(prefixes)]
+        body = {
+            "model_name": base,
+            "source": "oss",
+            "weight_type": weight_type,
+            "storage_info": {"bucket_name": "shared", "object_key": prefix},
+        }
+        response = api.call("POST", IMPORT, json=body)
+        assert response.status_code == 200, response.text
+        job_ids.append(response.json()["output"]["job_id"])
+    return job_ids
+
+
+def job_rows(database_url: str) -> dict[str, tuple[str, int, str]]:
+    engine = create_engine(normalize_database_url(database_url), isolation_level="REPEATABLE READ")
+    with engine.begin() as connection:  # one snapshot for both reads, while workers keep writing
+        rows = connection.execute(text("SELECT job_id, status, attempts, model_name FROM import_jobs")).all()
+        counts = dict(connection.execute(text("SELECT status, sum(count) FROM job_counts GROUP BY status")).all())
+    engine.dispose()
+    actual = Counter(row.status for row in rows)
+    assert {k: v for k, v in counts.items() if v} == dict(actual), "job_counts drifted from the rows"
+    return {row.job_id: (row.status, row.attempts, row.model_name) for row in rows}
+
+
+def prepare_uploads(data_dir: Path) -> list[tuple[str, str, str]]:
+    samples.register_base(data_dir, "medium", MEDIUM_BASE)
+    bucket = data_dir / "buckets" / "shared"
+    medium = load_catalog(data_dir).get("medium")
+    qwen = load_catalog(None).get("qwen3-8b")
+    assert medium is not None and qwen is not None
+    samples.write_full_checkpoint(bucket / "full/", medium.config, shards=3)
+    samples.write_lora_adapter(bucket / "lora/", "qwen3-8b", qwen.architecture)
+    return [("medium", "full", "full/"), ("qwen3-8b", "lora", "lora/")]
+
+
+def started_lines(data_dir: Path) -> Counter[str]:
+    starts: Counter[str] = Counter()
+    for log in data_dir.glob("worker-*.log"):
+        starts.update(re.findall(r"import ([0-9a-f-]{36}) started", log.read_text()))
+    return starts
+
+
+def test_several_workers_drain_many_jobs_and_none_is_imported_twice(fresh_postgres_url: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    uploads = prepare_uploads(data_dir)
+    env = shared_env(fresh_postgres_url, data_dir)
+    api = Server(data_dir, env, extra_args=["--no-worker"]).start()
+    job_ids = create_jobs(api, [uploads[1]], 60)  # small adapters: this test is about the queue
+    workers = [start_worker(env, data_dir, n, concurrency=2) for n in range(3)]
+    try:
+        wait_for(lambda: all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values()), 240)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        api.terminate()
+    rows = job_rows(fresh_postgres_url)
+    assert sorted(rows) == sorted(job_ids)
+    assert {status for status, _, _ in rows.values()} == {"SUCCESSED"}
+    assert {attempts for _, attempts, _ in rows.values()} == {1}
+    starts = started_lines(data_dir)
+    assert set(starts) == set(job_ids) and set(starts.values()) == {1}
+    assert sum(1 for w in workers if "started" in w.output()) >= 2, "the work should be spread over workers"
+    for _, _, model_name in rows.values():
+        verify_published_model(data_dir, model_name)
+
+
+def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postgres_url: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    uploads = prepare_uploads(data_dir)
+    env = shared_env(
+        fresh_postgres_url,
+        data_dir,
+        MODELPORT_MAX_ATTEMPTS="50",
+        MODELPORT_MAX_BYTES_PER_SECOND=str(24 * 1024 * 1024),
+        MODELPORT_CHUNK_BYTES=str(256 * 1024),
+    )
+    chaos = random.Random(20261128)
+    api = Server(data_dir, env, extra_args=["--no-worker"]).start()
+    accepted = create_jobs(api, uploads, 12)
+    api.kill()  # an API replica dies; what it accepted is in the database already
+    api = Server(data_dir, env, extra_args=["--no-worker"]).start()
+    accepted += create_jobs(api, uploads, 8)
+
+    workers = [start_worker(env, data_dir, n) for n in range(3)]
+    spawned = len(workers)
+    kills = 0
+
+    def all_terminal() -> bool:
+        return all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values())
+
+    try:
+        while kills < 8 and not all_terminal():
+            # Kill a worker while it copies, then replace it, at random moments.
+            wait_for(lambda: any("copying" in p for p in progress_phases(api, accepted)) or all_terminal(), 60)
+            victim = chaos.randrange(len(workers))
+            workers[victim].kill()
+            kills += 1
+            workers[victim] = start_worker(env, data_dir, spawned)
+            spawned += 1
+        wait_for(all_terminal, 300)
+    finally:
+        for worker in workers:
+            worker.kill()
+        api.terminate()
+
+    rows = job_rows(fresh_postgres_url)
+    assert sorted(rows) == sorted(accepted), "an accepted job was lost"
+    assert {status for status, _, _ in rows.values()} == {"SUCCESSED"}
+    assert kills >= 3 and max(attempts for _, attempts, _ in rows.values()) >= 2, "the chaos never hit an import"
+    for _, _, model_name in rows.values():
+        verify_published_model(data_dir, model_name)
+    published = {p.name for p in (data_dir / "models").iterdir() if not p.name.startswith(".")}
+    assert published == {model_name for _, _, model_name in rows.values()}
+    wait_for(lambda: no_staging_left(data_dir), 10)
+
+
+def progress_phases(api: Server, job_ids: list[str]) -> list[str]:
+    phases = []
+    for job_id in job_ids:
+        response = api.call("GET", f"{IMPORT}/{job_id}/report")
+        if response.status_code == 200:
+            phases.append(str(response.json()["output"]["progress"]["phase"]))
+    return phases
