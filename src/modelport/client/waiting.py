@@ -4,6 +4,8 @@ Each poll is a GET of the job, or, when progress is wanted, of its report (job a
 in one request). A server without the report route (DashScope itself) answers NotFound there
 while the job exists; the loop then falls back to plain GETs for good. Time is measured with a
 monotonic clock; the last poll happens at the deadline, so a job finishing just in time counts.
+Polls start fast and back off to `interval`: a small import finishes in well under a second, and
+nobody should wait a whole interval to hear so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Protocol
 from modelport.client.errors import NotFound, UnexpectedResponse, WaitTimeout
 from modelport.client.models import Job
 from modelport.client.reports import Progress, Report
+
+
+FIRST_PAUSE = 0.25
 
 
 class JobSource(Protocol):
@@ -43,19 +48,21 @@ def follow(
     """Yield a snapshot per poll; the last one yielded is terminal, or WaitTimeout is raised."""
     deadline = None if timeout is None else clock() + timeout
     use_report = with_progress
+    pause = min(FIRST_PAUSE, interval)
     while True:
         snapshot, use_report = _poll(source, job_id, use_report)
         yield snapshot
         if snapshot.job.is_terminal:
             return
         if deadline is None:
-            sleep(interval)
-            continue
-        remaining = deadline - clock()
-        if remaining <= 0:
-            assert timeout is not None
-            raise WaitTimeout(job_id, timeout, snapshot.job.status_text)
-        sleep(min(interval, remaining))
+            sleep(pause)
+        else:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                assert timeout is not None
+                raise WaitTimeout(job_id, timeout, snapshot.job.status_text)
+            sleep(min(pause, remaining))
+        pause = min(pause * 2, interval)
 
 
 def _poll(source: JobSource, job_id: str, use_report: bool) -> tuple[Snapshot, bool]:
