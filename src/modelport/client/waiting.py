@@ -19,7 +19,6 @@ from modelport.client.errors import NotFound, UnexpectedResponse, WaitTimeout
 from modelport.client.models import Job
 from modelport.client.reports import Progress, Report
 
-
 FIRST_PAUSE = 0.25
 
 
