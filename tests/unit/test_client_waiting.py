@@ -58,6 +58,9 @@ def test_the_deadline_ends_the_wait() -> None:
         now[0] += seconds
 
     with pytest.raises(WaitTimeout):
-        list(follow(Source(["RUNNING"]), "j", interval=5, timeout=3, with_progress=False, sleep=sleep,
-                    clock=lambda: now[0]))  # fmt: skip
+        list(
+            follow(
+                Source(["RUNNING"]), "j", interval=5, timeout=3, with_progress=False, sleep=sleep, clock=lambda: now[0]
+            )
+        )
     assert now[0] == pytest.approx(3)
