@@ -45,7 +45,7 @@ def test_polls_start_fast_and_back_off_to_the_interval() -> None:
             timeout=None,
             with_progress=False,
             sleep=pauses.append,
-        )  # fmt: skip
+        )
     )
     assert snapshots[-1].job.succeeded
     assert pauses == [0.25, 0.5, 1, 2, 4, 5, 5, 5]
