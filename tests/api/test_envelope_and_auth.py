@@ -151,9 +151,7 @@ def test_gmt_create_and_ids_have_the_wire_formats(client: TestClient, auth: dict
     assert uuid.UUID(job["job_id"]).version == 4
 
 
-def test_metrics_count_requests_by_route_template_and_jobs_by_status(
-    client: TestClient, auth: dict[str, str]
-) -> None:
+def test_metrics_count_requests_by_route_template_and_jobs_by_status(client: TestClient, auth: dict[str, str]) -> None:
     client.post(IMPORT, headers=auth, json=create_body())
     client.get(f"{IMPORT}/{uuid.uuid4()}", headers=auth)
     text_body = client.get("/metrics").text
