@@ -6,9 +6,23 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _EXTRAS = ("request_id", "job_id")
+# Set by the request middleware and by a worker while it runs a job; every log line written in
+# that context carries them, without each call passing `extra=`.
+current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+current_job_id: ContextVar[str | None] = ContextVar("job_id", default=None)
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id.get()
+        if getattr(record, "job_id", None) is None:
+            record.job_id = current_job_id.get()
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,6 +44,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -16,6 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api.errors import internal_error_response
+from modelport.logs import current_request_id
 from modelport.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 logger = logging.getLogger("modelport.api")
@@ -31,6 +32,7 @@ class RequestContextMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        context_token = current_request_id.set(request_id)
         started = False
         status = 500
         began = time.perf_counter()
@@ -57,6 +59,7 @@ class RequestContextMiddleware:
             if not started:
                 await internal_error_response(request_id)(scope, receive, send_with_id)
         finally:
+            current_request_id.reset(context_token)
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from modelport.clock import now_ms
 from modelport.db.jobs_repository import Claim
 from modelport.domain.jobs import JobStatus
+from modelport.logs import current_job_id
 from modelport.metrics import CLAIM_LATENCY, IMPORT_DURATION, QUEUE_WAIT
 from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer
@@ -133,6 +134,7 @@ class Worker:
 
     def _execute(self, claim: Claim) -> None:
         job = claim.job
+        current_job_id.set(job.job_id)  # this slot's thread logs with the job id until its next job
         run = _Run(claim=claim)
         with self._runs_lock:
             self._runs[job.job_id] = run
