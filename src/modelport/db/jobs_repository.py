@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from modelport.clock import now_ms
 from modelport.db.engine import db_now_ms, single_read, write_transaction
+from modelport.db.fast_read import FastRead
 from modelport.db.schema import api_keys, import_jobs, job_counts
 from modelport.domain.errors import NotFound, OperationDenied
 from modelport.domain.jobs import (
@@ -69,6 +70,7 @@ class JobRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        self._job_for_key = FastRead(engine, _SELECT_JOB_FOR_KEY)
 
     # -- the API side ---------------------------------------------------------------------------
 
@@ -105,21 +107,20 @@ class JobRepository:
     def get(self, workspace_id: int, job_id: str) -> Job | None:
         with single_read(self._engine) as connection:
             row = connection.execute(_SELECT_JOB, {"job_id": job_id, "workspace_id": workspace_id}).first()
-        return None if row is None else _job(row)
+        return None if row is None else _job(row._mapping)
 
     def get_for_key(self, key_hash: str, job_id: str) -> Job | None:
         """The job if it belongs to the workspace of this active key: auth and read in one statement.
 
         None means the key is not valid or the job is not the key's; the caller tells which apart.
         """
-        with single_read(self._engine) as connection:
-            row = connection.execute(_SELECT_JOB_FOR_KEY, {"job_id": job_id, "key_hash": key_hash}).first()
+        row = self._job_for_key.first({"job_id": job_id, "key_hash": key_hash})
         return None if row is None else _job(row)
 
     def get_by_id(self, job_id: str) -> Job | None:
         with self._engine.connect() as connection:
             row = connection.execute(select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id)).first()
-        return None if row is None else _job(row)
+        return None if row is None else _job(row._mapping)
 
     def list(
         self,
@@ -153,7 +154,7 @@ class JobRepository:
                 .limit(page_size)
                 .offset(offset)
             ).all()
-        return JobPage(total=total, jobs=[_job(row) for row in rows])
+        return JobPage(total=total, jobs=[_job(row._mapping) for row in rows])
 
     def delete_finished(self, workspace_id: int, job_id: str) -> Job:
         """Delete a SUCCESSED or FAILED job and return it as it was."""
@@ -165,7 +166,7 @@ class JobRepository:
             ).first()
             if row is None:
                 raise NotFound(f"Import job {job_id} does not exist.")
-            job = _job(row)
+            job = _job(row._mapping)
             if not job.status.is_terminal:
                 raise OperationDenied(DELETE_DENIED_MESSAGE)
             deleted = connection.execute(
@@ -183,7 +184,7 @@ class JobRepository:
             ).first()
         if row is None:
             return None
-        return _job(row), (json.loads(row.report) if row.report else None)
+        return _job(row._mapping), (json.loads(row.report) if row.report else None)
 
     def model_names(self, names: Sequence[str]) -> set[str]:
         """Which of `names` belong to a job (the orphan sweep keeps those)."""
@@ -232,7 +233,7 @@ class JobRepository:
                     self._bump(connection, workspace_id, JobStatus.PENDING, -1)
                     self._bump(connection, workspace_id, JobStatus.RUNNING, +1)
                 row = connection.execute(select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id)).one()
-            job = _job(row)
+            job = _job(row._mapping)
             return Claim(job=job, owner=owner, attempt=job.attempts)
 
     def heartbeat(
@@ -472,24 +473,24 @@ class JobRepository:
         return job
 
 
-def _job(row: Row[Any]) -> Job:
+def _job(row: Mapping[Any, Any]) -> Job:
     return Job(
-        job_id=row.job_id,
-        workspace_id=row.workspace_id,
-        model_name=row.model_name,
-        display_name=row.display_name,
-        base_model=row.base_model,
-        weight_type=WeightType(row.weight_type),
-        storage=StorageInfo(bucket_name=row.bucket_name, object_key=row.object_key),
-        status=JobStatus(row.status),
-        created_at_ms=row.created_at_ms,
-        error_code=row.error_code,
-        reason_code=row.reason_code,
-        attempts=row.attempts,
+        job_id=row["job_id"],
+        workspace_id=row["workspace_id"],
+        model_name=row["model_name"],
+        display_name=row["display_name"],
+        base_model=row["base_model"],
+        weight_type=WeightType(row["weight_type"]),
+        storage=StorageInfo(bucket_name=row["bucket_name"], object_key=row["object_key"]),
+        status=JobStatus(row["status"]),
+        created_at_ms=row["created_at_ms"],
+        error_code=row["error_code"],
+        reason_code=row["reason_code"],
+        attempts=row["attempts"],
         progress=Progress(
-            phase=row.phase,
-            bytes_done=row.bytes_done,
-            bytes_total=row.bytes_total,
-            updated_at_ms=row.progress_at_ms,
+            phase=row["phase"],
+            bytes_done=row["bytes_done"],
+            bytes_total=row["bytes_total"],
+            updated_at_ms=row["progress_at_ms"],
         ),
     )
