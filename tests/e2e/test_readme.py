@@ -1,0 +1,84 @@
+"""The README's walkthroughs, run as written: every bash block of the curl and CLI walkthroughs,
+in one shell, from a fresh folder, against a real `modelport serve` started there.
+
+Only the port differs (the README says 8000; the test takes a free one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def section(text: str, title: str) -> str:
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def bash_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+def test_the_first_two_commands_are_install_and_start_then_the_test_suite() -> None:
+    blocks = bash_blocks(README.read_text())
+    assert blocks[0].strip() == "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/modelport serve"
+    assert blocks[1].strip() == "./scripts/test"
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_walkthroughs_work_verbatim(tmp_path: Path) -> None:
+    text = README.read_text()
+    script = "\n".join(
+        bash_blocks(section(text, "Walkthrough with curl")) + bash_blocks(section(text, "Walkthrough with the CLI"))
+    )
+    port = free_port()
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELPORT_", "DASHSCOPE_"))}
+    env["MODELPORT_BASE_URL"] = f"http://127.0.0.1:{port}"  # the CLI's default is :8000, like the README's
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [str(tmp_path / ".venv/bin/modelport"), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout=60)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    output = result.stdout + result.stderr
+    assert '"status":"SUCCESSED"' in output
+    assert "r is 12; the rank must be one of 8, 16, 32, 64" in output
+    assert '"code":"InvalidApiKey"' in output
+    assert "Verdict: PASSED" in output and "is ready to deploy" in output
+    manifests = list((tmp_path / "modelport-data" / "models").glob("qwen3-8b-offline-*/manifest.json"))
+    assert manifests, "the CLI import should have left a published model"
