@@ -733,9 +733,9 @@ def test_auto_map_in_reference_tokenizer_config_is_refused(tmp_path: Path) -> No
     [
         (b'{"model_type": "qwen2",', "is not valid JSON"),
         (b"[1, 2]", "must hold a JSON object; found list"),
-        (b'{"model_type": "qwen2", "model_type": "qwen3"}', "duplicate key 'model_type'"),
-        (b'{"hidden_size": NaN}', "NaN is not JSON"),
-        (b"\xff\xfe{}", "is not valid JSON"),
+        (b'{"model_type": "qwen2", "model_type": "qwen3"}', "has the key 'model_type' twice"),
+        (b'{"hidden_size": NaN}', "contains NaN, which is not valid JSON"),
+        (b"\xff\xfe{}", "is not valid UTF-8"),
     ],
 )
 def test_malformed_config_json_is_refused(tmp_path: Path, raw: bytes, message: str) -> None:

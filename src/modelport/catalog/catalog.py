@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from modelport.catalog.architecture import Architecture, ArchitectureError
+from modelport.strict_json import JsonFileError, find_key, parse_json
 
 BUILTIN_IDS: Final = (
     "qwen3-32b",
@@ -284,38 +285,16 @@ def _check_reference(name: str, raw: bytes, shown: str) -> None:
 
 def _parse_json_object(raw: bytes, shown: str) -> dict[str, Any]:
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_reject_duplicate_keys,
-            parse_constant=_reject_constant,
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CatalogError(f"{shown}: is not valid JSON ({exc}).") from exc
+        value = parse_json(raw)
+    except JsonFileError as exc:
+        raise CatalogError(f"{shown}: {exc}.") from exc
     if not isinstance(value, dict):
         raise CatalogError(f"{shown}: must hold a JSON object; found {type(value).__name__}.")
     return value
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Parsers disagree on which duplicate wins, so one file could mean two configs.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r:.60}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _has_auto_map(value: object) -> bool:
-    if isinstance(value, dict):
-        return "auto_map" in value or any(_has_auto_map(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_auto_map(v) for v in value)
-    return False
+    return find_key(value, "auto_map") is not None
 
 
 def _open_dir(parent_fd: int, name: str, shown: Path) -> int | None:
