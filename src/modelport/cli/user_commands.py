@@ -7,6 +7,9 @@ readable result, or with --json the server's output object; failures follow `exi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from modelport.cli import render
@@ -17,8 +20,29 @@ from modelport.client.arguments import check_import_arguments
 from modelport.client.client import Client
 from modelport.client.errors import InvalidArgument
 
+F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_INTERVAL = 5.0
 STATUSES = ("PENDING", "RUNNING", "SUCCESSED", "SUCCEEDED", "FAILED")
+
+
+def polling_options(flag: str) -> Callable[[F], F]:
+    """--interval and --timeout, which only mean something together with `flag`."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "--timeout",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help=f"With {flag}: give up after this long (exit 5); the job itself goes on.",
+        )(function)
+        return click.option(
+            "--interval",
+            type=click.FloatRange(min=0.1),
+            metavar="SECONDS",
+            help=f"With {flag}: seconds between polls.  [default: {DEFAULT_INTERVAL:g}]",
+        )(function)
+
+    return decorate
 
 
 @click.command(
@@ -27,18 +51,7 @@ STATUSES = ("PENDING", "RUNNING", "SUCCESSED", "SUCCEEDED", "FAILED")
 @upload_options
 @click.option("--display-name", metavar="TEXT", help="Name shown for the model, 1-50 characters. Default: the base id.")
 @click.option("--wait", is_flag=True, help="Follow the job until it finishes; exit 0 if it SUCCESSED, 1 if it FAILED.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    help=f"With --wait: seconds between polls.  [default: {DEFAULT_INTERVAL:g}]",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="With --wait: give up after this long (exit 5); the job itself goes on.",
-)
+@polling_options("--wait")
 @client_options
 def import_command(
     base_model: str,
@@ -91,18 +104,7 @@ def import_command(
 )
 @click.option("--job-id", required=True, help="The job to watch.")
 @click.option("--follow", is_flag=True, help="Poll until the job finishes; exit 0 if it SUCCESSED, 1 if it FAILED.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    help=f"With --follow: seconds between polls.  [default: {DEFAULT_INTERVAL:g}]",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="With --follow: give up after this long (exit 5).",
-)
+@polling_options("--follow")
 @client_options
 def watch_command(
     job_id: str,
