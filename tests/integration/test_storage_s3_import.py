@@ -1,0 +1,335 @@
+"""Whole imports from an S3 bucket into an S3 model store, both on a real S3-protocol server (moto),
+configured through MODELPORT_CONFIG: the importer, a real worker, a process killed mid-copy, unknown
+and missing buckets, and a wrong secret that must not leak."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from modelport import samples
+from modelport.catalog.catalog import load_catalog
+from modelport.domain.jobs import Job, JobStatus, NewJob, Progress, StorageInfo, WeightType
+from modelport.pipeline.copier import CopyCancelled
+from modelport.pipeline.importer import Importer, ImportResult
+from modelport.services import open_services
+from modelport.settings import Settings
+from modelport.storage.config import build_storage
+from modelport.storage.interface import ModelStore
+from modelport.worker.worker import Worker
+from tests.support import s3_server as moto
+from tests.support.s3_server import S3Server
+
+# The session's moto servers (one process each, however many modules ask).
+s3_server = moto.s3_server
+s3_auth_server = moto.s3_auth_server
+
+OSS_MESSAGE = "Failed to get files from OSS. Check the files in OSS."
+PREFIX = "models/lora/"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    settings: Settings
+    server: S3Server
+    source: str  # the real bucket behind the client name "my-bucket"
+    store: str  # the model store's bucket
+    adapter: Path
+
+    def importer(self) -> Importer:
+        return Importer(self.settings, build_storage(self.settings), load_catalog(self.settings.data_dir))
+
+    def model_store(self) -> ModelStore:
+        return build_storage(self.settings).model_store
+
+
+def write_config(path: Path, server: S3Server, source: str, store: str) -> Path:
+    path.write_text(
+        f"""
+[model_store]
+url = "s3://{store}/modelport/"
+endpoint = "{server.endpoint}"
+region = "us-east-1"
+access_key_id = {{ env = "MP_TEST_STORE_KEY" }}
+secret_access_key = {{ env = "MP_TEST_STORE_SECRET" }}
+part_size = "5MiB"
+
+[buckets.my-bucket]
+url = "s3://{source}/team/"
+endpoint = "{server.endpoint}"
+access_key_id = {{ env = "MP_TEST_SOURCE_KEY" }}
+secret_access_key = {{ env = "MP_TEST_SOURCE_SECRET" }}
+
+[buckets.missing-bucket]
+url = "s3://no-such-bucket-{uuid.uuid4().hex[:8]}/"
+endpoint = "{server.endpoint}"
+access_key_id = {{ env = "MP_TEST_SOURCE_KEY" }}
+secret_access_key = {{ env = "MP_TEST_SOURCE_SECRET" }}
+"""
+    )
+    return path
+
+
+def deploy(tmp_path: Path, server: S3Server, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Deployment:
+    source, store = server.create_bucket("uploads"), server.create_bucket("models")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    adapter = tmp_path / "adapter"
+    base = load_catalog(data_dir).get("qwen3-8b")
+    assert base is not None
+    samples.write_lora_adapter(adapter, "qwen3-8b", base.architecture)
+    server.upload_folder(source, adapter, "team/" + PREFIX)
+    for name in ("STORE", "SOURCE"):
+        monkeypatch.setenv(f"MP_TEST_{name}_KEY", server.access_key_id)
+        monkeypatch.setenv(f"MP_TEST_{name}_SECRET", server.secret_access_key)
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        config_path=write_config(tmp_path / "modelport.toml", server, source, store),
+        chunk_bytes=1024 * 1024,
+        read_concurrency=4,
+        lease_seconds=5.0,
+        poll_seconds=0.05,
+    )
+    return Deployment(settings=settings, server=server, source=source, store=store, adapter=adapter)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    return deploy(tmp_path, s3_server, monkeypatch, f"sqlite:///{tmp_path / 'modelport.db'}")
+
+
+def make_job(bucket: str = "my-bucket", prefix: str = PREFIX) -> Job:
+    return Job(
+        job_id=str(uuid.uuid4()),
+        workspace_id=1,
+        model_name=f"qwen3-8b-offline-20261128-{uuid.uuid4().hex[:4]}",
+        display_name="s3 import",
+        base_model="qwen3-8b",
+        weight_type=WeightType.LORA,
+        storage=StorageInfo(bucket_name=bucket, object_key=prefix),
+        status=JobStatus.RUNNING,
+        created_at_ms=0,
+        error_code=None,
+        reason_code=None,
+        attempts=1,
+        progress=Progress(None, 0, None, None),
+    )
+
+
+def run(deployment: Deployment, job: Job) -> ImportResult:
+    return deployment.importer().run(job, "1-test", lambda *_: None, lambda: False)
+
+
+def assert_published_exactly(deployment: Deployment, model_name: str) -> None:
+    """The manifest names every object under the model's prefix but itself, byte for byte."""
+    store = deployment.model_store()
+    raw = store.read_manifest(model_name)
+    assert raw is not None
+    manifest = json.loads(raw)
+    prefix = f"modelport/{model_name}/"
+    names = {entry["path"] for entry in manifest["files"]}
+    assert deployment.server.keys(deployment.store) == sorted([prefix + n for n in names] + [prefix + "manifest.json"])
+    for entry in manifest["files"]:
+        stored = deployment.server.get(deployment.store, prefix + entry["path"])
+        assert hashlib.sha256(stored).hexdigest() == entry["sha256"]
+        assert stored == (deployment.adapter / entry["path"]).read_bytes()
+        reader = store.open(model_name, entry["path"])
+        assert reader.read(0, reader.size) == stored
+
+
+def test_imports_from_an_s3_bucket_into_an_s3_model_store(deployment: Deployment) -> None:
+    job = make_job()
+    phases: list[tuple[str, int, int | None]] = []
+    result = deployment.importer().run(job, "1-test", lambda *p: phases.append(p), lambda: False)
+
+    assert result.status == JobStatus.SUCCEEDED, result.error_code
+    assert result.report["source"]["location"] == "oss://my-bucket/models/lora/"
+    assert_published_exactly(deployment, job.model_name)
+    manifest = json.loads(deployment.model_store().read_manifest(job.model_name) or b"")
+    assert {e["path"] for e in manifest["files"]} >= {"adapter_model.safetensors", "adapter_config.json"}
+    copied = [done for phase, done, _total in phases if phase == "copying"]
+    assert copied[-1] == manifest["total_bytes"] > 5 * 1024 * 1024  # the weights went up in several parts
+    assert not deployment.server.client().list_multipart_uploads(Bucket=deployment.store).get("Uploads")
+
+
+def test_a_cancelled_import_leaves_nothing(deployment: Deployment) -> None:
+    job = make_job()
+    calls = iter(range(1_000_000))
+    with pytest.raises(CopyCancelled):
+        deployment.importer().run(job, "1-test", lambda *_: None, lambda: next(calls) >= 3)
+    assert deployment.model_store().read_manifest(job.model_name) is None
+    assert deployment.server.keys(deployment.store) == []
+
+
+CHILD = """
+import sys, threading
+from modelport.storage import opendal_access
+from tests.integration.test_storage_s3_import import child_import
+
+real_read = opendal_access.OpenDalRangeReader.read
+
+def read(self, offset, length):
+    if offset >= 3 * 1024 * 1024:  # mid-way through the weights: say so, then hang until killed
+        print("STUCK", flush=True)
+        threading.Event().wait()
+    return real_read(self, offset, length)
+
+opendal_access.OpenDalRangeReader.read = read
+child_import(sys.argv[1], sys.argv[2], sys.argv[3])
+"""
+
+
+def child_import(config_path: str, data_dir: str, model_name: str) -> None:
+    settings = Settings(
+        data_dir=Path(data_dir), database_url="sqlite://", config_path=Path(config_path), chunk_bytes=1024 * 1024
+    )
+    job = replace(make_job(), model_name=model_name)
+    Importer(settings, build_storage(settings), load_catalog(settings.data_dir)).run(
+        job, "1-killed", lambda *_: None, lambda: False
+    )
+
+
+def test_a_process_killed_mid_copy_leaves_no_manifest_and_the_sweep_cleans_up(deployment: Deployment) -> None:
+    model_name = make_job().model_name
+    assert deployment.settings.config_path is not None
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(deployment.settings.config_path),
+            str(deployment.settings.data_dir),
+            model_name,
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"STUCK\n", child.stderr.read() if child.stderr else ""
+        marker = f"modelport/.staging/{model_name}.1-killed"
+        small = f"modelport/{model_name}/adapter_config.json"
+        deadline = time.monotonic() + 20
+        while small not in deployment.server.keys(deployment.store) and time.monotonic() < deadline:
+            child.wait(timeout=0.05) if child.poll() is not None else time.sleep(0.05)
+        assert deployment.server.keys(deployment.store) == [marker, small]  # weights: parts only, never an object
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+
+    store = deployment.model_store()
+    assert store.read_manifest(model_name) is None
+    assert store.staged_model_names() == [model_name]
+    assert store.sweep_staging(model_name) == 1
+    assert deployment.server.keys(deployment.store) == []
+    assert store.model_names() == []
+
+
+def test_an_unknown_bucket_fails_with_the_oss_message_and_never_falls_through(deployment: Deployment) -> None:
+    # A local folder of that name exists under data_dir/buckets: with a config file it must not be used.
+    fallback = deployment.settings.buckets_dir / "not-configured" / PREFIX
+    fallback.mkdir(parents=True)
+    for path in deployment.adapter.iterdir():
+        (fallback / path.name).write_bytes(path.read_bytes())
+
+    result = run(deployment, make_job(bucket="not-configured"))
+
+    assert result.status == JobStatus.FAILED
+    assert result.error_code is not None and result.error_code.startswith(OSS_MESSAGE)
+    assert "not-configured" in result.error_code
+    assert result.reason_code == "storage.bucket_not_found"
+    assert deployment.server.keys(deployment.store) == []
+
+
+def test_a_configured_bucket_missing_on_the_server_fails_with_the_oss_message(deployment: Deployment) -> None:
+    result = run(deployment, make_job(bucket="missing-bucket"))
+    assert result.status == JobStatus.FAILED
+    assert result.error_code is not None and result.error_code.startswith(OSS_MESSAGE)
+    assert "The bucket 'missing-bucket' does not exist" in result.error_code
+
+
+def test_an_empty_prefix_fails_with_the_oss_message(deployment: Deployment) -> None:
+    result = run(deployment, make_job(prefix="models/nothing/"))
+    assert result.status == JobStatus.FAILED
+    assert result.error_code == f"{OSS_MESSAGE} No files were found under oss://my-bucket/models/nothing/."
+
+
+def test_a_wrong_secret_fails_the_job_without_leaking_it(
+    tmp_path: Path, s3_auth_server: S3Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    deployment = deploy(tmp_path, s3_auth_server, monkeypatch, "sqlite://")
+    wrong = "wrong-secret-" + uuid.uuid4().hex
+    monkeypatch.setenv("MP_TEST_SOURCE_SECRET", wrong)
+    caplog.set_level(logging.DEBUG)
+
+    registry = build_storage(deployment.settings)
+    result = Importer(deployment.settings, registry, load_catalog(deployment.settings.data_dir)).run(
+        make_job(), "1-test", lambda *_: None, lambda: False
+    )
+
+    assert result.status == JobStatus.FAILED
+    assert result.error_code is not None and result.error_code.startswith(OSS_MESSAGE)
+    assert "denied" in result.error_code
+    for text in (result.error_code, json.dumps(result.report), caplog.text, repr(registry)):
+        assert wrong not in text
+        assert s3_auth_server.secret_access_key not in text
+    assert wrong not in repr(registry.bucket("my-bucket")) and wrong not in repr(registry.model_store)
+
+
+def test_a_worker_imports_from_s3_and_delete_removes_every_object(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deploy(tmp_path, s3_server, monkeypatch, f"sqlite:///{tmp_path / 'worker.db'}")
+    # A short lease only so that the worker's heartbeat loop, and so stop(), wake up often.
+    services = open_services(deployment.settings.with_overrides(lease_seconds=1.5))
+    worker = Worker(services, concurrency=2)
+    try:
+        workspace = services.keys.ensure_workspace("alpha")
+        good = services.jobs.create(
+            workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("my-bucket", PREFIX), None)
+        )
+        unknown = services.jobs.create(
+            workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("not-configured", PREFIX), None)
+        )
+        worker.start()
+        deadline = time.monotonic() + 30
+        finished: dict[str, Job] = {}
+        while len(finished) < 2 and time.monotonic() < deadline:
+            for job_id in (good.job_id, unknown.job_id):
+                current = services.jobs.get_by_id(job_id)
+                if current is not None and current.status.is_terminal:
+                    finished[job_id] = current
+            time.sleep(0.05)
+    finally:
+        worker.stop(grace_seconds=5)
+    try:
+        assert finished[good.job_id].status == JobStatus.SUCCEEDED, finished[good.job_id].error_code
+        assert finished[unknown.job_id].status == JobStatus.FAILED
+        assert (finished[unknown.job_id].error_code or "").startswith(OSS_MESSAGE)
+        assert_published_exactly(deployment, good.model_name)
+
+        services.jobs.delete_finished(workspace, good.job_id)
+        services.model_store.delete(good.model_name)
+        assert deployment.server.keys(deployment.store) == []
+        assert services.model_store.read_manifest(good.model_name) is None
+    finally:
+        services.close()
