@@ -7,6 +7,8 @@ twice when nothing crashes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from collections import Counter
@@ -19,7 +21,11 @@ from modelport import samples
 from modelport.catalog.catalog import load_catalog
 from modelport.settings import normalize_database_url
 from tests.e2e.test_serve import IMPORT, MEDIUM_BASE, no_staging_left, verify_published_model
+from tests.support import s3_server as moto
+from tests.support.s3_server import OPEN_KEY_ID, OPEN_SECRET, S3Server
 from tests.support.server import TEST_KEY, ModelportProcess, Server, wait_for
+
+s3_server = moto.s3_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -169,3 +175,71 @@ def progress_phases(api: Server, job_ids: list[str]) -> list[str]:
         if response.status_code == 200:
             phases.append(str(response.json()["output"]["progress"]["phase"]))
     return phases
+
+
+def test_sigkilled_workers_on_s3_storage_leave_only_complete_models(
+    fresh_postgres_url: str, tmp_path: Path, s3_server: S3Server
+) -> None:
+    """The same chaos with the source bucket and the model store on an S3-protocol server."""
+    data_dir = tmp_path / "data"
+    local_uploads = tmp_path / "uploads"
+    source, store = s3_server.create_bucket("source"), s3_server.create_bucket("models")
+    samples.register_base(data_dir, "medium", MEDIUM_BASE)
+    medium = load_catalog(data_dir).get("medium")
+    assert medium is not None
+    samples.write_full_checkpoint(local_uploads / "full", medium.config, shards=3)
+    s3_server.upload_folder(source, local_uploads / "full", "uploads/full/")
+    config = tmp_path / "storage.toml"
+    credentials = f'endpoint = "{s3_server.endpoint}"\nregion = "us-east-1"\n' + (
+        'access_key_id = { env = "TEST_S3_KEY" }\nsecret_access_key = { env = "TEST_S3_SECRET" }\n'
+    )
+    config.write_text(
+        f'[model_store]\nurl = "s3://{store}/published/"\n{credentials}part_size = "5MiB"\n\n'
+        f'[buckets.shared]\nurl = "s3://{source}/"\n{credentials}'
+    )
+    env = shared_env(
+        fresh_postgres_url,
+        data_dir,
+        MODELPORT_CONFIG=str(config),
+        MODELPORT_MAX_ATTEMPTS="50",
+        MODELPORT_CHUNK_BYTES=str(1024 * 1024),
+        TEST_S3_KEY=OPEN_KEY_ID,
+        TEST_S3_SECRET=OPEN_SECRET,
+    )
+    api = Server(data_dir, env, extra_args=["--no-worker"]).start()
+    accepted = create_jobs(api, [("medium", "full", "uploads/full/")], 6)
+    workers = [start_worker(env, data_dir, n, concurrency=1) for n in range(2)]
+    chaos = random.Random(7)
+    kills = 0
+
+    def all_terminal() -> bool:
+        return all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values())
+
+    try:
+        while kills < 4 and not all_terminal():
+            wait_for(lambda: any("copying" in p for p in progress_phases(api, accepted)) or all_terminal(), 60)
+            victim = chaos.randrange(len(workers))
+            workers[victim].kill()
+            kills += 1
+            workers[victim] = start_worker(env, data_dir, 10 + kills, concurrency=1)
+        wait_for(all_terminal, 300)
+    finally:
+        for worker in workers:
+            worker.kill()
+        api.terminate()
+
+    rows = job_rows(fresh_postgres_url)
+    assert sorted(rows) == sorted(accepted)
+    assert {status for status, _, _ in rows.values()} == {"SUCCESSED"}
+    assert max(attempts for _, attempts, _ in rows.values()) >= 2, "the chaos never hit an import"
+    names = {model_name for _, _, model_name in rows.values()}
+    keys = s3_server.keys(store, "published/")
+    assert {k.split("/")[1] for k in keys if not k.startswith("published/.staging/")} == names
+    assert [k for k in keys if k.startswith("published/.staging/")] == []
+    for name in names:
+        manifest = json.loads(s3_server.get(store, f"published/{name}/manifest.json"))
+        listed = {f"published/{name}/{entry['path']}" for entry in manifest["files"]}
+        assert set(s3_server.keys(store, f"published/{name}/")) == listed | {f"published/{name}/manifest.json"}
+        for entry in manifest["files"]:
+            data = s3_server.get(store, f"published/{name}/{entry['path']}")
+            assert len(data) == entry["size"] and hashlib.sha256(data).hexdigest() == entry["sha256"]
