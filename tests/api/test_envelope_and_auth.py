@@ -113,11 +113,10 @@ def test_health_and_readiness_need_no_key(client: TestClient, services: Services
     services.engine.dispose()
 
 
-def test_readiness_fails_in_the_error_shape_when_the_database_is_gone(tmp_path: Path, settings: Settings) -> None:
-    if not settings.is_sqlite:
-        pytest.skip("replacing the SQLite file is the portable way to lose the database")
+def test_readiness_fails_in_the_error_shape_when_the_database_is_gone(tmp_path: Path) -> None:
+    # SQLite only: replacing its file is the portable way to lose a database mid-flight.
     database = tmp_path / "gone.db"
-    services = open_services(settings.with_overrides(database_url=f"sqlite:///{database}"))
+    services = open_services(Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{database}"))
     services.engine.dispose()
     for path in tmp_path.glob("gone.db*"):
         path.unlink()
