@@ -33,23 +33,28 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(extensions.router)
     app.include_router(operations.router)
-    _document_without_framework_errors(app)
+    _tidy_openapi(app)
     return app
 
 
-def _document_without_framework_errors(app: FastAPI) -> None:
-    """FastAPI documents a 422 for every route with parameters; this server never sends one."""
+def _tidy_openapi(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every route with parameters, which this server never sends; and
+    the create body's nested models must live in the components, where generated clients and
+    fuzzers resolve references."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+                for content in operation.get("requestBody", {}).get("content", {}).values():
+                    components.update(content.get("schema", {}).pop("$defs", {}))
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
         app.openapi_schema = schema
         return schema
 

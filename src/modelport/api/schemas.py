@@ -18,14 +18,27 @@ from modelport.domain.errors import InvalidParameter
 from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
 
 MAX_BODY_BYTES = 1024 * 1024
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+OBJECT_KEY_PATTERN = r"^(?!/)(?!(?:.*/)?\.{1,2}(?:/|$))[^\\\u0000-\u001f\u007f-\u009f]*/$"
+_BUCKET_NAME = re.compile(BUCKET_NAME_PATTERN)
 
 
 class StorageInfoBody(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    bucket_name: str = Field(description="OSS bucket name: 3-63 of [a-z0-9-], starting and ending alphanumeric.")
-    object_key: str = Field(description="Folder prefix holding the model files; ends with '/'.")
+    # The JSON-schema constraints document the rules for clients and fuzzers; the validators below
+    # enforce them with sentences of our own.
+    bucket_name: str = Field(
+        description="OSS bucket name: 3-63 of [a-z0-9-], starting and ending alphanumeric.",
+        json_schema_extra={"pattern": BUCKET_NAME_PATTERN},
+    )
+    object_key: str = Field(
+        description=(
+            "Folder prefix holding the model files: ends with '/', no leading '/', no '.' or '..' segment, "
+            "no backslash or control character, at most 1024 bytes."
+        ),
+        json_schema_extra={"pattern": OBJECT_KEY_PATTERN, "maxLength": 256},
+    )
 
     @field_validator("bucket_name")
     @classmethod
@@ -43,11 +56,18 @@ class StorageInfoBody(BaseModel):
 class CreateImportBody(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, protected_namespaces=())
 
-    model_name: str = Field(description="Base model id, e.g. qwen3-8b (see GET /api/v1/custom_models/base_models).")
-    source: str = Field(description="Always 'oss' (case-insensitive).")
-    weight_type: str = Field(description="'lora' or 'full'.")
+    model_name: str = Field(
+        description="Base model id, e.g. qwen3-8b (see GET /api/v1/custom_models/base_models).",
+        json_schema_extra={"minLength": 1},
+    )
+    source: str = Field(description="Always 'oss' (case-insensitive).", json_schema_extra={"pattern": "^[oO][sS][sS]$"})
+    weight_type: str = Field(description="'lora' or 'full'.", json_schema_extra={"enum": ["lora", "full"]})
     storage_info: StorageInfoBody
-    display_name: str | None = Field(default=None, description="1-50 characters; defaults to the base model id.")
+    display_name: str | None = Field(
+        default=None,
+        description="1-50 characters; defaults to the base model id.",
+        json_schema_extra={"minLength": 1, "maxLength": 50},
+    )
 
     @field_validator("model_name")
     @classmethod
@@ -84,6 +104,11 @@ class CreateImportBody(BaseModel):
             storage=StorageInfo(bucket_name=self.storage_info.bucket_name, object_key=self.storage_info.object_key),
             display_name=self.display_name,
         )
+
+
+def create_body_schema() -> dict[str, Any]:
+    """The create body's JSON schema, its nested models referenced from the OpenAPI components."""
+    return CreateImportBody.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 def check_bucket_name(value: str) -> None:

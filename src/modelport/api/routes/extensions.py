@@ -20,7 +20,7 @@ from modelport.api.routes.imports import (
     require_base,
     services_of,
 )
-from modelport.api.schemas import CreateImportBody, job_object, parse_create_body
+from modelport.api.schemas import create_body_schema, job_object, parse_create_body
 from modelport.domain.jobs import Job, JobStatus, format_gmt, normalize_job_id
 from modelport.pipeline.inspection import inspect_upload
 from modelport.pipeline.report import build_report
@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1/custom_models", tags=["modelport extensions"]
 @router.get(
     "/import/{job_id}/report",
     summary="A job's validation report and progress",
+    operation_id="getImportJobReport",
     responses=ERRORS,
     openapi_extra=JOB_ID_PARAMETER,
 )
@@ -54,11 +55,12 @@ def job_report(request: Request) -> JSONResponse:
 @router.post(
     "/import/validate",
     summary="Dry run: validate an upload without creating a job or copying bytes",
+    operation_id="validateImport",
     responses=ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": CreateImportBody.model_json_schema()}},
+            "content": {"application/json": {"schema": create_body_schema()}},
         }
     },
 )
@@ -91,7 +93,9 @@ def _validate(request: Request, services: Services, body: bytes) -> JSONResponse
     return envelope(request, report)
 
 
-@router.get("/base_models", summary="The base models this service imports for", responses=ERRORS)
+@router.get(
+    "/base_models", summary="The base models this service imports for", operation_id="listBaseModels", responses=ERRORS
+)
 def base_models(request: Request) -> JSONResponse:
     services = services_of(request)
     authenticate(request, services.keys)

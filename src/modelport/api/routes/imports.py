@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from modelport.api.auth import authenticate, bearer_key
 from modelport.api.errors import request_id_of
 from modelport.api.schemas import (
-    CreateImportBody,
     ErrorEnvelope,
     JobEnvelope,
     JobListEnvelope,
+    create_body_schema,
     job_object,
     parse_create_body,
     parse_list_query,
@@ -76,14 +76,26 @@ def job_not_found(job_id: str) -> NotFound:
     return NotFound(f"Import job {job_id} does not exist.")
 
 
+# Let generated clients and stateful fuzzers follow a created job to its other routes.
+JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/output/job_id"}}
+    for name, operation in (
+        ("GetJob", "getImportJob"),
+        ("DeleteJob", "deleteImportJob"),
+        ("GetReport", "getImportJobReport"),
+    )
+}
+
+
 @router.post(
     "",
     summary="Create an import job",
-    responses={200: {"model": JobEnvelope}, **ERRORS},
+    operation_id="createImportJob",
+    responses={200: {"model": JobEnvelope, "links": JOB_LINKS}, **ERRORS},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": CreateImportBody.model_json_schema()}},
+            "content": {"application/json": {"schema": create_body_schema()}},
         }
     },
 )
@@ -102,7 +114,45 @@ def _create(request: Request, services: Services, body: bytes) -> JSONResponse:
     return envelope(request, job_object(job, include_weight_type=True))
 
 
-@router.get("", summary="List import jobs, newest first", responses={200: {"model": JobListEnvelope}, **ERRORS})
+LIST_PARAMETERS = {
+    "parameters": [
+        {
+            "name": "page_no",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "default": 1},
+        },
+        {
+            "name": "page_size",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+        },
+        {
+            "name": "status",
+            "in": "query",
+            "required": False,
+            "description": "Case-insensitive; SUCCEEDED is accepted for SUCCESSED.",
+            "schema": {"type": "string", "enum": ["PENDING", "RUNNING", "SUCCESSED", "SUCCEEDED", "FAILED"]},
+        },
+        {
+            "name": "model_name",
+            "in": "query",
+            "required": False,
+            "description": "Exact match on the generated model_name.",
+            "schema": {"type": "string"},
+        },
+    ]
+}
+
+
+@router.get(
+    "",
+    summary="List import jobs, newest first",
+    operation_id="listImportJobs",
+    openapi_extra=LIST_PARAMETERS,
+    responses={200: {"model": JobListEnvelope}, **ERRORS},
+)
 def list_import_jobs(request: Request) -> JSONResponse:
     services = services_of(request)
     workspace_id = authenticate(request, services.keys)
@@ -122,6 +172,7 @@ def list_import_jobs(request: Request) -> JSONResponse:
 @router.get(
     "/{job_id}",
     summary="Get one import job",
+    operation_id="getImportJob",
     responses={200: {"model": JobEnvelope}, **ERRORS},
     openapi_extra=JOB_ID_PARAMETER,
 )
@@ -143,6 +194,7 @@ async def get_import_job(request: Request) -> JSONResponse:
 @router.delete(
     "/{job_id}",
     summary="Delete a finished import job and its imported model",
+    operation_id="deleteImportJob",
     responses={200: {"model": JobEnvelope}, **ERRORS},
     openapi_extra=JOB_ID_PARAMETER,
 )

@@ -14,17 +14,17 @@ from modelport.services import Services
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="The process is up", operation_id="healthz")
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+@router.get("/metrics", summary="Prometheus metrics", operation_id="metrics", response_class=PlainTextResponse)
 def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/readyz", summary="The database is reachable")
+@router.get("/readyz", summary="The database is reachable", operation_id="readyz")
 def readyz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     try:
