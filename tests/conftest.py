@@ -9,6 +9,7 @@ silently); when it is not set and nothing answers, PostgreSQL tests are skipped 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from modelport.db.migrations import head_revision
+from modelport.db.engine import make_engine
+from modelport.db.migrations import ensure_schema, head_revision
 from modelport.services import Services, open_services
 from modelport.settings import Settings, normalize_database_url
 
@@ -83,11 +85,23 @@ def shared_postgres_url(postgres_server: str) -> Iterator[str]:
     drop_postgres_database(postgres_server, url)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session; tests start from a copy (migrating takes longer)."""
+    path = tmp_path_factory.mktemp("template") / "modelport.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated-or-empty database of each kind; PostgreSQL tables are emptied before each test."""
+    """A migrated, empty database of each kind; PostgreSQL tables are emptied before each test."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'modelport.db'}"
+        path = tmp_path / "modelport.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("shared_postgres_url")
     engine = create_engine(url)
     with engine.begin() as connection:
