@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "./modelport-data"
@@ -28,7 +28,6 @@ class Settings:
     file_concurrency: int = 2
     max_bytes_per_second: int | None = None
     log_format: str = "text"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -45,10 +44,6 @@ class Settings:
     @property
     def base_models_dir(self) -> Path:
         return self.data_dir / "base_models"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -109,9 +109,3 @@ class ModelStore(Protocol):
 def join_location(scheme: str, bucket: str, prefix: str) -> str:
     return f"{scheme}://{bucket}/{prefix}"
 
-
-def iter_limited(entries: Iterator[ObjectEntry], limit: int) -> Iterator[ObjectEntry]:
-    for count, entry in enumerate(entries):
-        if count >= limit:
-            return
-        yield entry

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modelport.catalog.architecture import Architecture, LinearShape
+from modelport.catalog.architecture import LinearShape
 from modelport.validation.file_policy import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 from modelport.validation.findings import Outcome
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
@@ -516,10 +515,3 @@ def _is_int(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
-
-def rank_shapes(architecture: Architecture, rank: int) -> Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """A and B shapes for every per-layer module at `rank` (used by test factories and the report)."""
-    return {
-        module: ((rank, shape.in_features), (shape.out_features, rank))
-        for module, shape in architecture.lora_modules().items()
-    }
