@@ -184,10 +184,11 @@ def write_full_checkpoint(
     dtype: str = "BF16",
     fill: Filler | None = None,
     seed: int = 0,
+    layout: str | None = None,
 ) -> list[Path]:
     """config.json plus model.safetensors, or `shards` files and model.safetensors.index.json."""
     architecture = Architecture.from_config(config)
-    specs = full_tensors(architecture, dtype)
+    specs = full_tensors(architecture, dtype, layout)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(dict(config), indent=2, sort_keys=True))
     filler = fill or random_filler(seed)
@@ -232,9 +233,24 @@ def tiny_base_config(
     vocab_size: int = 1024,
     tie_word_embeddings: bool = False,
 ) -> dict[str, Any]:
-    """A small but complete Hugging Face config of a Qwen text model (`qwen2` or `qwen3`)."""
+    """A small but complete Hugging Face config of a Qwen model: `qwen2`, `qwen3`, or the vision-language
+    `qwen2_5_vl` and `qwen3_vl` (with a small vision tower)."""
+    if model_type in ("qwen2_5_vl", "qwen3_vl"):
+        return _tiny_vision_language_config(
+            model_type,
+            tiny_base_config(
+                "qwen3" if model_type == "qwen3_vl" else "qwen2",
+                hidden_size=hidden_size,
+                intermediate_size=intermediate_size,
+                num_hidden_layers=num_hidden_layers,
+                num_attention_heads=num_attention_heads,
+                num_key_value_heads=num_key_value_heads,
+                vocab_size=vocab_size,
+                tie_word_embeddings=tie_word_embeddings,
+            ),
+        )
     if model_type not in ("qwen2", "qwen3"):
-        raise ValueError("tiny bases are text models: model_type 'qwen2' or 'qwen3'")
+        raise ValueError(f"unknown model_type {model_type!r}: use qwen2, qwen3, qwen2_5_vl or qwen3_vl")
     config: dict[str, Any] = {
         "architectures": ["Qwen3ForCausalLM" if model_type == "qwen3" else "Qwen2ForCausalLM"],
         "model_type": model_type,
@@ -256,6 +272,31 @@ def tiny_base_config(
     if model_type == "qwen3":
         config["head_dim"] = hidden_size // num_attention_heads
     return config
+
+
+def _tiny_vision_language_config(model_type: str, text: dict[str, Any]) -> dict[str, Any]:
+    vision: dict[str, Any] = {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 48,
+        "num_heads": 2,
+        "out_hidden_size": text["hidden_size"],
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    }
+    text = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
+    if model_type == "qwen2_5_vl":
+        vision.update(patch_size=14, in_chans=3)
+        return {"architectures": ["Qwen2_5_VLForConditionalGeneration"], "model_type": model_type, **text,
+                "vision_config": vision}  # fmt: skip
+    vision.update(patch_size=16, num_position_embeddings=16, deepstack_visual_indexes=[1])
+    return {
+        "architectures": ["Qwen3VLForConditionalGeneration"],
+        "model_type": model_type,
+        "text_config": text,
+        "tie_word_embeddings": text["tie_word_embeddings"],
+        "vision_config": vision,
+    }
 
 
 def scaled_base_config(model_type: str, total_bytes: int, *, dtype_bytes: int = 2) -> dict[str, Any]:

@@ -30,10 +30,10 @@ import pytest
 
 from modelport import samples
 from modelport.catalog.catalog import load_catalog
-from modelport.domain.jobs import Job, JobStatus, Progress, StorageInfo, WeightType
 from modelport.pipeline.importer import Importer
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
+from tests.support.jobs import running_job
 from tests.support.object_server import ObjectServer, Recorded, running
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,21 +87,7 @@ def probe(config_path: str, data_dir: str) -> None:
         out["sha256"] = hashlib.sha256(b"".join(chunks)).hexdigest()
     out["escape"] = _error_of(lambda: list(bucket.list("../tenant-b/", limit=10)))
 
-    job = Job(
-        job_id=str(uuid.uuid4()),
-        workspace_id=1,
-        model_name=MODEL,
-        display_name="wire",
-        base_model="qwen3-8b",
-        weight_type=WeightType.LORA,
-        storage=StorageInfo(bucket_name="oss-models", object_key=PREFIX),
-        status=JobStatus.RUNNING,
-        created_at_ms=0,
-        error_code=None,
-        reason_code=None,
-        attempts=1,
-        progress=Progress(None, 0, None, None),
-    )
+    job = running_job(bucket="oss-models", prefix=PREFIX, model_name=MODEL, display_name="wire")
     result = Importer(settings, registry, load_catalog(settings.data_dir)).run(
         job, "1-wire", lambda *_: None, lambda: False
     )

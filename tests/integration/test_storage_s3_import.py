@@ -20,7 +20,7 @@ import pytest
 
 from modelport import samples
 from modelport.catalog.catalog import load_catalog
-from modelport.domain.jobs import Job, JobStatus, NewJob, Progress, StorageInfo, WeightType
+from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
 from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer, ImportResult
 from modelport.services import open_services
@@ -29,6 +29,7 @@ from modelport.storage.config import build_storage
 from modelport.storage.interface import ModelStore
 from modelport.worker.worker import Worker
 from tests.support import s3_server as moto
+from tests.support.jobs import running_job
 from tests.support.s3_server import S3Server
 
 # The session's moto servers (one process each, however many modules ask).
@@ -112,21 +113,7 @@ def deployment(tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPa
 
 
 def make_job(bucket: str = "my-bucket", prefix: str = PREFIX) -> Job:
-    return Job(
-        job_id=str(uuid.uuid4()),
-        workspace_id=1,
-        model_name=f"qwen3-8b-offline-20261128-{uuid.uuid4().hex[:4]}",
-        display_name="s3 import",
-        base_model="qwen3-8b",
-        weight_type=WeightType.LORA,
-        storage=StorageInfo(bucket_name=bucket, object_key=prefix),
-        status=JobStatus.RUNNING,
-        created_at_ms=0,
-        error_code=None,
-        reason_code=None,
-        attempts=1,
-        progress=Progress(None, 0, None, None),
-    )
+    return running_job(bucket=bucket, prefix=prefix, display_name="s3 import")
 
 
 def run(deployment: Deployment, job: Job) -> ImportResult:

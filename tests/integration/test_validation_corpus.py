@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelport.catalog.catalog import load_catalog
-from modelport.domain.jobs import Job, JobStatus, Progress, StorageInfo, WeightType
+from modelport.domain.jobs import Job
 from modelport.pipeline.importer import Importer, ImportResult
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from tests.support.corpus import Case, Context, cases, register_tiny_bases
+from tests.support.jobs import running_job
 
 BUCKET = "corpus"
 
@@ -39,21 +39,7 @@ def run_case(settings: Settings, case: Case) -> tuple[ImportResult, Job]:
     folder = settings.buckets_dir / BUCKET / prefix
     folder.mkdir(parents=True, exist_ok=True)
     case.build(folder, Context(settings.data_dir))
-    job = Job(
-        job_id=str(uuid.uuid4()),
-        workspace_id=1,
-        model_name=f"{case.base}-offline-20261128-{uuid.uuid4().hex[:4]}",
-        display_name=case.name,
-        base_model=case.base,
-        weight_type=WeightType(case.weight_type),
-        storage=StorageInfo(bucket_name=BUCKET, object_key=prefix),
-        status=JobStatus.RUNNING,
-        created_at_ms=0,
-        error_code=None,
-        reason_code=None,
-        attempts=1,
-        progress=Progress(None, 0, None, None),
-    )
+    job = running_job(case.base, case.weight_type, BUCKET, prefix, display_name=case.name)
     importer = Importer(settings, build_storage(settings), load_catalog(settings.data_dir))
     result = importer.run(job, "t1", lambda *_: None, lambda: False)
     return result, job

@@ -24,6 +24,8 @@ TINY3 = "tiny-qwen3"
 TINY2 = "tiny-qwen2"
 TINY_TIED = "tiny-qwen3-tied"
 TINY3_WIDE = "tiny-qwen3-wide"
+TINY25VL = "tiny-qwen2.5-vl"
+TINY3VL = "tiny-qwen3-vl"
 
 Builder = Callable[[Path, "Context"], None]
 
@@ -57,6 +59,8 @@ def register_tiny_bases(data_dir: Path) -> None:
     samples.register_base(data_dir, TINY2, samples.tiny_base_config("qwen2"))
     samples.register_base(data_dir, TINY_TIED, samples.tiny_base_config("qwen3", tie_word_embeddings=True))
     samples.register_base(data_dir, TINY3_WIDE, samples.tiny_base_config("qwen3", hidden_size=128))
+    samples.register_base(data_dir, TINY25VL, samples.tiny_base_config("qwen2_5_vl"))
+    samples.register_base(data_dir, TINY3VL, samples.tiny_base_config("qwen3_vl"))
     reference = data_dir / "base_models" / TINY3 / "tokenizer_config.json"
     reference.write_text(json.dumps({"chat_template": TINY_TEMPLATE, "eos_token": "<|im_end|>"}))
 
@@ -352,6 +356,12 @@ def cases(marker: Path) -> list[Case]:
         Case("full-single-file", TINY3, "full", full(), "SUCCESSED", copied=("config.json", "model.safetensors")),
         Case("full-sharded-qwen2", TINY2, "full", full(TINY2, shards=3), "SUCCESSED"),
         Case("full-tied-embeddings", TINY_TIED, "full", full(TINY_TIED), "SUCCESSED"),
+        Case("full-qwen2.5-vl", TINY25VL, "full", full(TINY25VL, shards=2), "SUCCESSED"),
+        Case("full-qwen2.5-vl-original-layout", TINY25VL, "full", full(TINY25VL, layout="original"), "SUCCESSED"),
+        Case("full-qwen3-vl", TINY3VL, "full", full(TINY3VL), "SUCCESSED"),
+        Case("lora-qwen3-vl", TINY3VL, "lora", lora(TINY3VL), "SUCCESSED"),
+        Case("lora-qwen2.5-vl-original-layout", TINY25VL, "lora",
+             lora_then(rewrite_adapter(_rename("model.language_model.", "model."), base_id=TINY25VL), TINY25VL), "SUCCESSED"),
         # -- LoRA: files and config ----------------------------------------------------------------
         Case("lora-missing-config", TINY3, "lora", lora_then(remove("adapter_config.json")), "FAILED",
              ("lora.missing_file",), ("adapter_config.json is missing",)),
@@ -507,6 +517,11 @@ def cases(marker: Path) -> list[Case]:
              full_then(shard_index_edit(lambda i: i["weight_map"].update({"model.norm.weight": "../../etc/x.safetensors"})),
                        shards=2),
              "FAILED", ("full.index_unsafe_shard",), ("../../etc/x.safetensors",)),
+        Case("full-vl-without-vision-tower", TINY3VL, "full", full_then(rewrite_full(_drop("visual"), base_id=TINY3VL), TINY3VL),
+             "FAILED", ("full.missing_tensors",), ("model.visual.",)),
+        Case("lora-qwen3-vl-text-model-layout", TINY3VL, "lora",
+             lora_then(rewrite_adapter(_rename("model.language_model.", "model."), base_id=TINY3VL), TINY3VL), "FAILED",
+             ("lora.unknown_module",), ("model.language_model.layers.N",)),
         Case("full-shards-without-index", TINY3, "full", full_then(remove("model.safetensors.index.json"), shards=2), "FAILED",
              ("full.missing_index",), ("model.safetensors.index.json",)),
     ]  # fmt: skip

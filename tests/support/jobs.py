@@ -1,0 +1,33 @@
+"""Jobs as a worker holds them, for tests that drive the importer directly (no database needed)."""
+
+from __future__ import annotations
+
+import uuid
+
+from modelport.domain.jobs import Job, JobStatus, Progress, StorageInfo, WeightType
+
+
+def running_job(
+    base_model: str = "qwen3-8b",
+    weight_type: str = "lora",
+    bucket: str = "my-bucket",
+    prefix: str = "models/lora/",
+    *,
+    model_name: str | None = None,
+    display_name: str = "test import",
+) -> Job:
+    return Job(
+        job_id=str(uuid.uuid4()),
+        workspace_id=1,
+        model_name=model_name or f"{base_model}-offline-20261128-{uuid.uuid4().hex[:4]}",
+        display_name=display_name,
+        base_model=base_model,
+        weight_type=WeightType(weight_type),
+        storage=StorageInfo(bucket_name=bucket, object_key=prefix),
+        status=JobStatus.RUNNING,
+        created_at_ms=0,
+        error_code=None,
+        reason_code=None,
+        attempts=1,
+        progress=Progress(None, 0, None, None),
+    )
