@@ -108,4 +108,3 @@ class ModelStore(Protocol):
 
 def join_location(scheme: str, bucket: str, prefix: str) -> str:
     return f"{scheme}://{bucket}/{prefix}"
-
