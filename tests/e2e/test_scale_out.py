@@ -104,9 +104,9 @@ def test_several_workers_drain_many_jobs_and_none_is_imported_twice(fresh_postgr
     try:
         wait_for(lambda: all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values()), 240)
     finally:
-        for worker in workers:
-            worker.terminate()
+        exit_codes = [worker.terminate() for worker in workers]
         api.terminate()
+    assert exit_codes == [0, 0, 0], "SIGTERM should stop an idle worker cleanly"
     rows = job_rows(fresh_postgres_url)
     assert sorted(rows) == sorted(job_ids)
     assert {status for status, _, _ in rows.values()} == {"SUCCESSED"}
