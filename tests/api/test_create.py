@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -159,8 +161,6 @@ def test_malformed_bodies_are_invalid_parameters(client: TestClient, auth: dict[
 
 
 def test_a_body_without_content_type_is_still_read(client: TestClient, auth: dict[str, str]) -> None:
-    import json
-
     response = client.post(IMPORT, headers=auth, content=json.dumps(create_body()).encode())
     assert response.status_code == 200
 
@@ -168,3 +168,19 @@ def test_a_body_without_content_type_is_still_read(client: TestClient, auth: dic
 def test_parameter_errors_come_before_an_unknown_base(client: TestClient, auth: dict[str, str]) -> None:
     body = create_body(base="no-such-base", weight_type="neither")
     assert_error(create(client, auth, body), 400, "InvalidParameter")
+
+
+def test_an_oversized_body_is_refused_without_being_buffered(client: TestClient, auth: dict[str, str]) -> None:
+    huge = json.dumps(create_body(padding="x" * (2 * 1024 * 1024))).encode()
+    response = client.post(IMPORT, headers={**auth, "Content-Type": "application/json"}, content=huge)
+    body = assert_error(response, 400, "InvalidParameter")
+    assert "larger than" in body["message"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap applies while streaming
+        yield b'{"padding": "'
+        for _ in range(40):
+            yield b"y" * 65536
+        yield b'"}'
+
+    streamed = client.post(IMPORT, headers={**auth, "Content-Type": "application/json"}, content=chunks())
+    assert_error(streamed, 400, "InvalidParameter")

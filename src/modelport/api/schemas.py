@@ -13,11 +13,13 @@ import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.requests import Request
 
 from modelport.domain.errors import InvalidParameter
 from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
 
 MAX_BODY_BYTES = 1024 * 1024
+_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes."
 BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 OBJECT_KEY_PATTERN = r"^(?!/)(?!(?:.*/)?\.{1,2}(?:/|$))[^\\\u0000-\u001f\u007f-\u009f]*/$"
 _BUCKET_NAME = re.compile(BUCKET_NAME_PATTERN)
@@ -137,9 +139,22 @@ def check_object_key(value: str) -> None:
         raise ValueError(f"{where} must not contain '.' or '..' segments; got {value!r}.")
 
 
+async def read_capped_body(request: Request) -> bytes:
+    """The request body, refused past MAX_BODY_BYTES without buffering more than that."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidParameter(_TOO_LARGE)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_BODY_BYTES:
+            raise InvalidParameter(_TOO_LARGE)
+    return bytes(received)
+
+
 def parse_create_body(raw: bytes) -> NewJob:
     if len(raw) > MAX_BODY_BYTES:
-        raise InvalidParameter(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        raise InvalidParameter(_TOO_LARGE)
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, ValueError):

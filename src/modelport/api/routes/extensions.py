@@ -20,7 +20,7 @@ from modelport.api.routes.imports import (
     require_base,
     services_of,
 )
-from modelport.api.schemas import create_body_schema, job_object, parse_create_body
+from modelport.api.schemas import create_body_schema, job_object, parse_create_body, read_capped_body
 from modelport.domain.jobs import Job, JobStatus, format_gmt, normalize_job_id
 from modelport.pipeline.inspection import inspect_upload
 from modelport.pipeline.report import build_report
@@ -66,7 +66,7 @@ def job_report(request: Request) -> JSONResponse:
 )
 async def validate_upload(request: Request) -> JSONResponse:
     services = services_of(request)
-    body = await request.body()
+    body = await read_capped_body(request)
     result: JSONResponse = await run_in_threadpool(_validate, request, services, body)
     return result
 

@@ -23,6 +23,7 @@ from modelport.api.schemas import (
     job_object,
     parse_create_body,
     parse_list_query,
+    read_capped_body,
 )
 from modelport.catalog.catalog import BaseModel
 from modelport.db.keys_repository import hash_key
@@ -101,7 +102,7 @@ JOB_LINKS = {
 )
 async def create_import_job(request: Request) -> JSONResponse:
     services = services_of(request)
-    body = await request.body()
+    body = await read_capped_body(request)
     return await _in_thread(_create, request, services, body)
 
 
