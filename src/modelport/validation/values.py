@@ -28,6 +28,7 @@ _SIGN_CLEARED: dict[np.dtype[np.unsignedinteger], int] = {
     np.dtype("<u8"): 0x7FFFFFFFFFFFFFFF,
 }
 _MAX_REPORTED = 5
+_SLICE_BYTES = 1024 * 1024  # a multiple of every element size
 
 
 @dataclass
@@ -148,8 +149,9 @@ class ValueScanner:
                 self._inspect(state, np.frombuffer(state.carry, dtype=state.view))
                 state.carry = b""
         whole = len(piece) - len(piece) % item
-        if whole:
-            self._inspect(state, np.frombuffer(piece[:whole], dtype=state.view))
+        # In slices, so numpy's temporaries stay small whatever the chunk size (memory is a budget).
+        for start in range(0, whole, _SLICE_BYTES):
+            self._inspect(state, np.frombuffer(piece[start : min(start + _SLICE_BYTES, whole)], dtype=state.view))
         if whole < len(piece):
             state.carry = bytes(piece[whole:])
 
