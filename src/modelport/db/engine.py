@@ -35,7 +35,7 @@ def make_engine(database_url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -69,10 +69,14 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def single_read(engine: Engine) -> Iterator[Connection]:
-    """A connection for one SELECT on a hot path: no explicit BEGIN/COMMIT round trips on SQLite
-    (a lone statement is atomic by itself), the ordinary implicit transaction on PostgreSQL."""
+    """A connection for reads on a hot path, without transaction round trips: no BEGIN/ROLLBACK
+    around them (each statement is atomic by itself), which on PostgreSQL saves two of three
+    round trips per SELECT."""
     with engine.connect() as connection:
-        connection.execution_options(sqlite_begin=None)
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection.execution_options(sqlite_begin=None)
         yield connection
 
 

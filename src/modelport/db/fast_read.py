@@ -23,18 +23,28 @@ class FastRead:
         self._positional = compiled.positional
         self._order = tuple(compiled.positiontup or ())
         self.columns = tuple(column.name for column in statement.selected_columns)
+        self._postgresql = engine.dialect.name == "postgresql"
 
     def first(self, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a column-name mapping, or None."""
         values: Any = [parameters[name] for name in self._order] if self._positional else dict(parameters)
         connection = self._engine.pool.connect()
+        autocommit = self._postgresql
         try:
+            if autocommit:
+                # One round trip for one SELECT, instead of BEGIN, SELECT and the pool's ROLLBACK.
+                connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
             cursor = connection.cursor()
             try:
                 cursor.execute(self._sql, values)
                 row = cursor.fetchone()
             finally:
                 cursor.close()
+        except Exception:
+            connection.invalidate()  # a broken connection must not go back to the pool
+            raise
         finally:
-            connection.close()  # back to the pool, which rolls back the implicit read transaction
+            if autocommit and connection.is_valid:
+                connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+            connection.close()
         return None if row is None else dict(zip(self.columns, row, strict=True))

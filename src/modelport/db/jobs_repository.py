@@ -136,7 +136,9 @@ class JobRepository:
             conditions.append(import_jobs.c.status == status.value)
         if model_name is not None:
             conditions.append(import_jobs.c.model_name == model_name)
-        with self._engine.connect() as connection:
+        # Reads without a transaction: under concurrent writes the total and the page may each be
+        # a few milliseconds apart, which paging clients cannot tell from jobs created meanwhile.
+        with single_read(self._engine) as connection:
             if model_name is not None:
                 # model_name is unique, so this count touches at most one row.
                 total = int(
