@@ -41,7 +41,12 @@ def assert_counts_match_rows(services: Services) -> None:
                 import_jobs.c.workspace_id, import_jobs.c.status
             )
         ).all()
-        counted = connection.execute(text("SELECT workspace_id, status, count FROM job_counts WHERE count <> 0")).all()
+        counted = connection.execute(
+            text(
+                "SELECT workspace_id, status, sum(count) FROM job_counts GROUP BY workspace_id, status "
+                "HAVING sum(count) <> 0"
+            )
+        ).all()
     assert {(w, s): c for w, s, c in rows} == {(w, s): c for w, s, c in counted}
 
 

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from modelport.db.engine import make_engine
-from modelport.db.migrations import SchemaError, ensure_schema, head_revision, upgrade
+from modelport.db.migrations import SchemaError, alembic_config, ensure_schema, head_revision, upgrade
 from modelport.db.schema import metadata
 
 
@@ -55,15 +56,20 @@ def test_tables_without_a_schema_version_are_refused(database_url: str) -> None:
     engine.dispose()
 
 
-def test_a_schema_behind_the_code_is_refused_naming_db_upgrade(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = make_engine(database_url)
-    ensure_schema(engine)
-    # The code moves ahead of the database: as if this release shipped a migration 0002.
-    monkeypatch.setattr("modelport.db.migrations.head_revision", lambda: "0002")
+def test_a_schema_behind_the_code_is_refused_until_db_upgrade_keeps_the_data(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection, connection.begin():
+        command.upgrade(alembic_config(connection), "0001")  # the schema of the first release
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO workspaces (id, name, created_at_ms) VALUES (1, 'alpha', 0)"))
+        connection.execute(text("INSERT INTO job_counts (workspace_id, status, count) VALUES (1, 'PENDING', 7)"))
     with pytest.raises(SchemaError, match=r"at revision 0001 but this modelport needs 0002.*modelport db upgrade"):
         ensure_schema(engine)
+    assert upgrade(engine) == ("0001", head_revision())
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        total = connection.execute(text("SELECT sum(count) FROM job_counts WHERE status = 'PENDING'")).scalar()
+    assert total == 7
     engine.dispose()
 
 
@@ -91,3 +97,22 @@ def test_serve_refuses_to_start_on_a_schema_it_does_not_know(database_url: str, 
     )
     assert result.returncode != 0
     assert "ffff" in result.stderr and "newer modelport" in result.stderr
+
+
+def test_sharded_counts_fold_back_into_one_row_per_status_on_downgrade(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    ensure_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO workspaces (id, name, created_at_ms) VALUES (1, 'alpha', 0)"))
+        connection.execute(
+            text(
+                "INSERT INTO job_counts (workspace_id, status, shard, count) VALUES "
+                "(1, 'PENDING', 3, 2), (1, 'PENDING', 9, 5), (1, 'FAILED', 0, 1), (1, 'FAILED', 4, 1)"
+            )
+        )
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(alembic_config(connection), "0001")
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT status, count FROM job_counts")).all())
+    assert rows == {"PENDING": 7, "FAILED": 2}
+    engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from modelport.clock import now_ms
 from modelport.db.engine import db_now_ms, single_read, write_transaction
 from modelport.db.fast_read import FastRead
-from modelport.db.schema import api_keys, import_jobs, job_counts
+from modelport.db.schema import api_keys, count_shard, import_jobs, job_counts
 from modelport.domain.errors import NotFound, OperationDenied
 from modelport.domain.jobs import (
     TRANSITIONS,
@@ -97,7 +97,7 @@ class JobRepository:
             try:
                 with write_transaction(self._engine) as connection:
                     connection.execute(import_jobs.insert().values(**values))
-                    self._bump(connection, workspace_id, JobStatus.PENDING, +1)
+                    self._count_change(connection, workspace_id, job_id, {JobStatus.PENDING: +1})
             except IntegrityError:
                 # 36^4 names per base and day: a collision is rare but possible; draw again.
                 continue
@@ -176,7 +176,7 @@ class JobRepository:
             ).rowcount
             if deleted != 1:
                 raise OperationDenied(DELETE_DENIED_MESSAGE)
-            self._bump(connection, workspace_id, job.status, -1)
+            self._count_change(connection, workspace_id, job_id, {job.status: -1})
         return job
 
     def report(self, workspace_id: int, job_id: str) -> tuple[Job, dict[str, Any] | None] | None:
@@ -216,7 +216,7 @@ class JobRepository:
                     self._exhaust(connection, job_id, workspace_id, attempts)
                     continue
                 now = db_now_ms()
-                claimed = connection.execute(
+                row = connection.execute(
                     update(import_jobs)
                     .where(import_jobs.c.job_id == job_id, import_jobs.c.status == old_status.value)
                     .values(
@@ -228,13 +228,12 @@ class JobRepository:
                         updated_at_ms=now,
                         phase="claimed",
                     )
-                ).rowcount
-                if claimed != 1:
+                    .returning(*_JOB_COLUMNS)
+                ).first()
+                if row is None:
                     continue
                 if old_status == JobStatus.PENDING:
-                    self._bump(connection, workspace_id, JobStatus.PENDING, -1)
-                    self._bump(connection, workspace_id, JobStatus.RUNNING, +1)
-                row = connection.execute(select(*_JOB_COLUMNS).where(import_jobs.c.job_id == job_id)).one()
+                    self._count_move(connection, workspace_id, job_id, JobStatus.PENDING, JobStatus.RUNNING)
             job = _job(row._mapping)
             return Claim(job=job, owner=owner, attempt=job.attempts)
 
@@ -279,11 +278,8 @@ class JobRepository:
         if status not in TRANSITIONS[JobStatus.RUNNING]:
             raise ValueError(f"a running job cannot become {status}")
         with write_transaction(self._engine) as connection:
-            row = connection.execute(select(import_jobs.c.workspace_id).where(*self._owned(job_id, owner))).first()
-            if row is None:
-                return False
             now = db_now_ms()
-            updated = connection.execute(
+            row = connection.execute(
                 update(import_jobs)
                 .where(*self._owned(job_id, owner))
                 .values(
@@ -297,11 +293,11 @@ class JobRepository:
                     lease_expires_at_ms=None,
                     phase="succeeded" if status == JobStatus.SUCCEEDED else "failed",
                 )
-            ).rowcount
-            if updated != 1:
+                .returning(import_jobs.c.workspace_id)
+            ).first()
+            if row is None:
                 return False
-            self._bump(connection, row.workspace_id, JobStatus.RUNNING, -1)
-            self._bump(connection, row.workspace_id, status, +1)
+            self._count_move(connection, row.workspace_id, job_id, JobStatus.RUNNING, status)
         return True
 
     def release(self, job_id: str, owner: str) -> bool:
@@ -441,8 +437,7 @@ class JobRepository:
             )
         ).rowcount
         if updated == 1:
-            self._bump(connection, workspace_id, JobStatus.RUNNING, -1)
-            self._bump(connection, workspace_id, JobStatus.FAILED, +1)
+            self._count_move(connection, workspace_id, job_id, JobStatus.RUNNING, JobStatus.FAILED)
         return int(updated)
 
     @staticmethod
@@ -459,13 +454,28 @@ class JobRepository:
             query = query.where(job_counts.c.status == status.value)
         return int(connection.execute(query).scalar_one())
 
-    def _bump(self, connection: Connection, workspace_id: int, status: JobStatus, delta: int) -> None:
+    def _count_move(
+        self, connection: Connection, workspace_id: int, job_id: str, old: JobStatus, new: JobStatus
+    ) -> None:
+        self._count_change(connection, workspace_id, job_id, {old: -1, new: +1})
+
+    def _count_change(
+        self, connection: Connection, workspace_id: int, job_id: str, deltas: Mapping[JobStatus, int]
+    ) -> None:
+        """Apply per-status deltas in one statement, on the job's own shard of the counters."""
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = insert(job_counts).values(workspace_id=workspace_id, status=status.value, count=delta)
+        shard = count_shard(job_id)
+        statement = insert(job_counts).values(
+            [
+                {"workspace_id": workspace_id, "status": status.value, "shard": shard, "count": delta}
+                # One order for every writer, so two transactions never lock the same rows crosswise.
+                for status, delta in sorted(deltas.items(), key=lambda item: item[0].value)
+            ]
+        )
         connection.execute(
             statement.on_conflict_do_update(
-                index_elements=[job_counts.c.workspace_id, job_counts.c.status],
-                set_={"count": job_counts.c.count + delta},
+                index_elements=[job_counts.c.workspace_id, job_counts.c.status, job_counts.c.shard],
+                set_={"count": job_counts.c.count + statement.excluded.count},
             )
         )
 

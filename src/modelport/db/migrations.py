@@ -27,7 +27,7 @@ class SchemaError(RuntimeError):
     pass
 
 
-def _config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", _SCRIPT_LOCATION)
     config.attributes["connection"] = connection
@@ -69,7 +69,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         if connection.dialect.name == "sqlite":
             connection.execution_options(sqlite_begin="IMMEDIATE")
         with connection.begin():
-            command.upgrade(_config(connection), "head")
+            command.upgrade(alembic_config(connection), "head")
         return before, head_revision()
 
 
