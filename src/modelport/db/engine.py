@@ -105,3 +105,8 @@ def _sqlite_now(_element: db_now_ms, _compiler: SQLCompiler, **_kw: Any) -> str:
 @compiles(db_now_ms, "postgresql")
 def _postgresql_now(_element: db_now_ms, _compiler: SQLCompiler, **_kw: Any) -> str:
     return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+
+
+def libpq_conninfo(engine: Engine) -> str:
+    """The engine's PostgreSQL URL as psycopg connects with it outside SQLAlchemy's pool."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

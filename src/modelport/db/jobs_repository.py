@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from modelport.clock import now_ms
+from modelport.db.async_read import AsyncPostgresRead
 from modelport.db.engine import db_now_ms, single_read, write_transaction
 from modelport.db.fast_read import FastRead
 from modelport.db.schema import api_keys, count_shard, import_jobs, job_counts
@@ -71,6 +72,9 @@ class JobRepository:
         self._engine = engine
         self._dialect = engine.dialect.name
         self._job_for_key = FastRead(engine, _SELECT_JOB_FOR_KEY)
+        self._async_job_for_key = (
+            AsyncPostgresRead(engine, _SELECT_JOB_FOR_KEY) if self._dialect == "postgresql" else None
+        )
 
     # -- the API side ---------------------------------------------------------------------------
 
@@ -178,6 +182,18 @@ class JobRepository:
                 raise OperationDenied(DELETE_DENIED_MESSAGE)
             self._count_change(connection, workspace_id, job_id, {job.status: -1})
         return job
+
+    async def get_for_key_async(self, key_hash: str, job_id: str) -> Job | None:
+        """`get_for_key` for the event loop: awaits PostgreSQL, reads SQLite in place (microseconds)."""
+        if self._async_job_for_key is None:
+            return self.get_for_key(key_hash, job_id)
+        row = await self._async_job_for_key.first({"job_id": job_id, "key_hash": key_hash})
+        return None if row is None else _job(row)
+
+    async def aclose(self) -> None:
+        """Close the event loop's async connections (the API's shutdown)."""
+        if self._async_job_for_key is not None:
+            await self._async_job_for_key.aclose()
 
     def report(self, workspace_id: int, job_id: str) -> tuple[Job, dict[str, Any] | None] | None:
         with self._engine.connect() as connection:
