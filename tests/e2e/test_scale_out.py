@@ -118,6 +118,39 @@ def test_several_workers_drain_many_jobs_and_none_is_imported_twice(fresh_postgr
         verify_published_model(data_dir, model_name)
 
 
+def test_a_separate_worker_claims_new_jobs_at_once_not_at_its_next_poll(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    uploads = prepare_uploads(data_dir)
+    # A poll this long would fail the test: only the create's NOTIFY can wake the worker in time.
+    env = shared_env(fresh_postgres_url, data_dir, MODELPORT_POLL_SECONDS="600")
+    api = Server(data_dir, env, extra_args=["--no-worker"]).start()
+    worker = start_worker(env, data_dir, 0, concurrency=1)
+    try:
+        wait_for(lambda: "running 1 slot" in worker.output(), 60)
+        first = create_jobs(api, [uploads[1]], 1)[0]
+        assert api.wait_terminal(first, timeout=60)["status"] == "SUCCESSED"
+        # The database drops the worker's LISTEN connection: it reconnects, and a job created
+        # meanwhile is claimed by the catch-up after the reconnect if its notification was missed.
+        engine = create_engine(normalize_database_url(fresh_postgres_url))
+        with engine.begin() as connection:
+            dropped = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                )
+            ).scalar_one()
+        engine.dispose()
+        assert dropped == 1
+        second = create_jobs(api, [uploads[1]], 1)[0]
+        assert api.wait_terminal(second, timeout=60)["status"] == "SUCCESSED"
+    finally:
+        assert worker.terminate() == 0
+        api.terminate()
+    assert "lost the LISTEN connection" in worker.output()
+
+
 def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postgres_url: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     uploads = prepare_uploads(data_dir)

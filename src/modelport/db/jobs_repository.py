@@ -20,6 +20,7 @@ from modelport.clock import now_ms
 from modelport.db.async_read import AsyncPostgresRead
 from modelport.db.engine import db_now_ms, single_read, write_transaction
 from modelport.db.fast_read import FastRead
+from modelport.db.job_notifications import announce_claimable_job
 from modelport.db.schema import api_keys, count_shard, import_jobs, job_counts
 from modelport.domain.errors import NotFound, OperationDenied
 from modelport.domain.jobs import (
@@ -102,6 +103,7 @@ class JobRepository:
                 with write_transaction(self._engine) as connection:
                     connection.execute(import_jobs.insert().values(**values))
                     self._count_change(connection, workspace_id, job_id, {JobStatus.PENDING: +1})
+                    announce_claimable_job(connection)
             except IntegrityError:
                 # 36^4 names per base and day: a collision is rare but possible; draw again.
                 continue
@@ -330,6 +332,8 @@ class JobRepository:
                     updated_at_ms=db_now_ms(),
                 )
             ).rowcount
+            if updated == 1:
+                announce_claimable_job(connection)
         return updated == 1
 
     def abandon(self, job_id: str, owner: str) -> bool:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from modelport.clock import now_ms
+from modelport.db.job_notifications import ClaimableJobListener
 from modelport.db.jobs_repository import Claim
 from modelport.domain.jobs import JobStatus
 from modelport.logs import current_job_id
@@ -67,6 +68,11 @@ class Worker:
 
     def start(self) -> None:
         self._recover_dead_local_owners()
+        if self._services.engine.dialect.name == "postgresql":
+            # Listening before the slots start, so no job created from here on waits for a poll.
+            listener = ClaimableJobListener(self._services.engine, self._wake.set)
+            listener.connect()
+            self._spawn(lambda: listener.run(self._stopping), "worker-listener")
         for index in range(self._concurrency):
             self._spawn(self._slot_loop, f"worker-slot-{index}")
         self._spawn(self._heartbeat_loop, "worker-heartbeat")
