@@ -16,7 +16,7 @@ from modelport import __version__
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
     "serve": "modelport.cli.server_commands:serve",
-    "worker": "modelport.cli.server_commands:worker_command",
+    "worker": "modelport.cli.worker_commands:worker_command",
     "keys": "modelport.cli.operator_commands:keys",
     "db": "modelport.cli.operator_commands:db",
     "sample": "modelport.cli.sample_commands:sample",

@@ -1,20 +1,17 @@
-"""`modelport serve` (API and, by default, a worker in one process) and `modelport worker`."""
+"""`modelport serve`: the API and, by default, a worker in one process."""
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from types import FrameType
 
 import click
 import uvicorn
-from prometheus_client import start_http_server
 
 from modelport.api.app import create_app
 from modelport.cli.startup import load_settings, open_services_or_exit, provision_keys
 from modelport.logs import configure_logging
-from modelport.metrics import REGISTRY, watch_job_counts
+from modelport.worker.allocator import limit_malloc_arenas
 from modelport.worker.worker import Worker
 
 logger = logging.getLogger("modelport")
@@ -45,12 +42,14 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     """
     settings = load_settings()
     configure_logging(settings.log_format)
+    if not no_worker:
+        limit_malloc_arenas()
     services = open_services_or_exit(settings)
     provision_keys(services)
     worker = None if no_worker else Worker(services, concurrency=concurrency)
     app = create_app(services)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", server_header=False
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", server_header=False
     )
     server = _Server(config)
     if worker is not None:
@@ -63,34 +62,3 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
         if worker is not None:
             worker.stop(grace_seconds)
         services.close()
-
-
-@click.command("worker")
-@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Imports this process runs at once.")  # fmt: skip
-@click.option("--grace-seconds", default=30.0, show_default=True, type=click.FloatRange(0),
-              help="On SIGTERM, how long running imports may finish before they are handed back.")  # fmt: skip
-@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
-              help="Serve this worker's Prometheus metrics at http://0.0.0.0:PORT/metrics.")  # fmt: skip
-def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | None) -> None:
-    """Run import workers only (no API), sharing the database with the API processes."""
-    settings = load_settings()
-    configure_logging(settings.log_format)
-    services = open_services_or_exit(settings)
-    worker = Worker(services, concurrency=concurrency)
-    if metrics_port is not None:
-        watch_job_counts(services.jobs.status_counts)
-        start_http_server(metrics_port, registry=REGISTRY)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    worker.start()
-    click.echo(f"modelport worker {worker.owner} running {concurrency} slot(s)", err=True)
-    stop.wait()
-    worker.stop(grace_seconds)
-    services.close()

@@ -54,7 +54,7 @@ _MANY = 1_000_000
 
 @dataclass(frozen=True)
 class UploadOptions:
-    part_bytes: int = 16 * MIB
+    part_bytes: int = 8 * MIB
     part_concurrency: int = 2
 
     @property
