@@ -50,6 +50,7 @@ class Services:
             listener()
 
     def close(self) -> None:
+        self.jobs.close()
         self.engine.dispose()
 
 

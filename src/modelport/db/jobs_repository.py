@@ -192,6 +192,10 @@ class JobRepository:
         row = await self._async_job_for_key.first({"job_id": job_id, "key_hash": key_hash})
         return None if row is None else _job(row)
 
+    def close(self) -> None:
+        """Close the connections the poll read keeps outside the engine's pool."""
+        self._job_for_key.close()
+
     async def aclose(self) -> None:
         """Close the event loop's async connections (the API's shutdown)."""
         if self._async_job_for_key is not None:

@@ -1,0 +1,63 @@
+"""The poll route's blocking read (SQLite keeps a connection per thread, PostgreSQL uses the pool):
+every read sees the latest commit, whichever thread reads, and shutdown closes what it kept."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import update
+
+from modelport.db.keys_repository import hash_key
+from modelport.db.schema import import_jobs
+from modelport.domain.jobs import JobStatus, NewJob, StorageInfo, WeightType
+from modelport.services import Services
+
+
+def _job_and_key(services: Services) -> tuple[str, str]:
+    key, _ = services.keys.create_key("poll-reads")
+    workspace_id = services.keys.authenticate(key)
+    assert workspace_id is not None
+    job = services.jobs.create(
+        workspace_id,
+        NewJob(
+            base_model="qwen3-8b",
+            weight_type=WeightType.LORA,
+            storage=StorageInfo(bucket_name="b", object_key="m/"),
+            display_name=None,
+        ),
+    )
+    return hash_key(key), job.job_id
+
+
+def _set_status(services: Services, job_id: str, status: JobStatus) -> None:
+    with services.engine.begin() as connection:
+        connection.execute(update(import_jobs).where(import_jobs.c.job_id == job_id).values(status=status.value))
+
+
+def test_each_read_sees_the_latest_commit_from_any_thread(services: Services) -> None:
+    key_hash, job_id = _job_and_key(services)
+    seen: list[str] = []
+
+    def poll() -> None:
+        job = services.jobs.get_for_key(key_hash, job_id)
+        assert job is not None
+        seen.append(job.status.value)
+
+    poll()  # this thread's connection now exists and is reused below
+    _set_status(services, job_id, JobStatus.RUNNING)
+    poll()
+    other = threading.Thread(target=poll)
+    other.start()
+    other.join()
+    _set_status(services, job_id, JobStatus.FAILED)
+    poll()
+    assert seen == ["PENDING", "RUNNING", "RUNNING", "FAILED"]
+
+
+def test_closing_the_services_closes_the_kept_connections(services: Services) -> None:
+    key_hash, job_id = _job_and_key(services)
+    assert services.jobs.get_for_key(key_hash, job_id) is not None
+    services.close()
+    # Closed, not leaked: a read after shutdown opens a fresh connection rather than failing.
+    assert services.jobs.get_for_key(key_hash, job_id) is not None
+    services.close()
