@@ -1,11 +1,13 @@
-"""PostgreSQL only: the poll route's single-row read over psycopg's own asyncio connections.
+"""PostgreSQL only: the poll route's single-row read over asyncpg, awaited on the event loop.
 
 A blocking read on the event loop leaves the API process idle while the database works, and on
 PostgreSQL that wait is a network round trip plus the server's own CPU time; run through the
-thread pool, the hand-off costs as much again. psycopg 3 speaks asyncio natively, so the poll
-route awaits the database instead and the loop keeps serving. SQLite needs none of this: a read is
-a few microseconds in-process. The statement is the same SQLAlchemy Core select as everywhere,
-compiled once for psycopg's parameter style.
+thread pool, the hand-off costs as much again. So the poll route awaits the database instead.
+asyncpg rather than psycopg's own asyncio mode, which SQLAlchemy uses everywhere else: the API
+process is CPU-bound under load, and psycopg's asyncio path cost 119 µs of CPU per query against
+asyncpg's 56 µs (same query, same server), a quarter of the whole request (BENCHMARKS.md, API).
+SQLite needs none of this: a read is a few microseconds in-process. The statement is the same
+SQLAlchemy Core select as everywhere, compiled once for asyncpg's `$n` parameters.
 
 Connections belong to the event loop that opened them (one per running server, one per test
 client); `aclose()` closes those of the current loop at shutdown.
@@ -17,37 +19,41 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
+import asyncpg
 from sqlalchemy import Engine, Select
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
 from modelport.db.engine import libpq_conninfo
 
+# What a connection that died under us raises (a database restart, a dropped socket).
+_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
+
 
 class _LoopPool:
-    def __init__(self, conninfo: str, size: int) -> None:
-        self._conninfo = conninfo
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
         self._slots = asyncio.Semaphore(size)
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._idle: list[asyncpg.Connection] = []
 
-    async def acquire(self, *, fresh: bool = False) -> psycopg.AsyncConnection[Any]:
+    async def acquire(self, *, fresh: bool = False) -> asyncpg.Connection:
         await self._slots.acquire()
         try:
             while self._idle and not fresh:
                 connection = self._idle.pop()
-                if not connection.closed:
+                if not connection.is_closed():
                     return connection
-            return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            return await asyncpg.connect(self._dsn, statement_cache_size=16)
         except BaseException:
             self._slots.release()
             raise
 
-    def release(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def release(self, connection: asyncpg.Connection) -> None:
         self._idle.append(connection)
         self._slots.release()
 
-    async def discard(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def discard(self, connection: asyncpg.Connection) -> None:
         try:
-            await connection.close()
+            connection.terminate()
         finally:
             self._slots.release()
 
@@ -58,30 +64,31 @@ class _LoopPool:
 
 class AsyncPostgresRead:
     def __init__(self, engine: Engine, statement: Select[Any], *, size: int = 8) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
         self._sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ())
         self._columns = tuple(column.name for column in statement.selected_columns)
-        self._conninfo = libpq_conninfo(engine)
+        self._dsn = libpq_conninfo(engine)
         self._size = size
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
 
     async def first(self, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         pool = self._pool()
+        arguments = [parameters[name] for name in self._order]
         try:
-            return await self._first_on(pool, await pool.acquire(), parameters)
-        except psycopg.OperationalError:
+            return await self._first_on(pool, await pool.acquire(), arguments)
+        except _CONNECTION_LOST:
             # An idle connection may have died with a database restart; one fresh try tells that
             # apart from a database that is really down.
-            return await self._first_on(pool, await pool.acquire(fresh=True), parameters)
+            return await self._first_on(pool, await pool.acquire(fresh=True), arguments)
 
     async def _first_on(
-        self, pool: _LoopPool, connection: psycopg.AsyncConnection[Any], parameters: Mapping[str, Any]
+        self, pool: _LoopPool, connection: asyncpg.Connection, arguments: list[Any]
     ) -> dict[str, Any] | None:
         try:
-            cursor = await connection.execute(self._sql, dict(parameters))
-            row = await cursor.fetchone()
+            row = await connection.fetchrow(self._sql, *arguments)
         except BaseException:
-            await pool.discard(connection)  # a failed or cancelled connection is not reused
+            pool.discard(connection)  # a failed or cancelled connection is not reused
             raise
         pool.release(connection)
         return None if row is None else dict(zip(self._columns, row, strict=True))
@@ -95,5 +102,5 @@ class AsyncPostgresRead:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = _LoopPool(self._conninfo, self._size)
+            pool = self._pools[loop] = _LoopPool(self._dsn, self._size)
         return pool
