@@ -50,6 +50,7 @@ class ValueScanner:
     zero_check: frozenset[str] = frozenset()
     _states: list[_TensorState] = field(init=False)
     _cursor: int = field(init=False, default=0)
+    _scratch_buffers: dict[np.dtype[np.unsignedinteger], np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._states = []
@@ -133,6 +134,12 @@ class ValueScanner:
             )
         return results
 
+    def _scratch(self, view: np.dtype[np.unsignedinteger], count: int) -> np.ndarray:
+        buffer = self._scratch_buffers.get(view)
+        if buffer is None:
+            buffer = self._scratch_buffers[view] = np.empty(_SLICE_BYTES // view.itemsize, dtype=view)
+        return buffer[:count]
+
     def _is_empty(self, name: str) -> bool:
         info = self.header.by_name().get(name)
         return info is not None and info.nbytes == 0
@@ -155,12 +162,13 @@ class ValueScanner:
         if whole < len(piece):
             state.carry = bytes(piece[whole:])
 
-    @staticmethod
-    def _inspect(state: _TensorState, values: np.ndarray) -> None:
+    def _inspect(self, state: _TensorState, values: np.ndarray) -> None:
         assert state.view is not None
         if not state.non_finite:
-            exponents = np.bitwise_and(values, state.exponent_mask)
-            if np.any(exponents == state.exponent_mask):
+            # Masked exponents never exceed the mask, so "the largest equals the mask" is "any is
+            # all ones": one pass into a reused buffer instead of two passes and two temporaries.
+            exponents = np.bitwise_and(values, state.exponent_mask, out=self._scratch(state.view, len(values)))
+            if exponents.max() == state.exponent_mask:
                 state.non_finite = True
         if state.zero_check and not state.nonzero:
             state.nonzero = bool(np.any(np.bitwise_and(values, _SIGN_CLEARED[state.view])))
