@@ -206,7 +206,7 @@ def main() -> int:
             )  # fmt: skip
         with fresh_postgres_database() as url:
             latency_run(
-                "PostgreSQL, `serve --no-worker` + `worker` (polls every 1 s)",
+                "PostgreSQL, `serve --no-worker` + `worker` (woken by NOTIFY; 1 s poll as fallback)",
                 workdir / "lat-pg-worker", url, poll_jobs, separate_worker=True, think=1.0, table=latency,
             )  # fmt: skip
         with fresh_postgres_database() as url:
