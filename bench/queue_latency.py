@@ -24,7 +24,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 import machine
 from database import engine_for, fresh_postgres_database, seed_jobs, sqlite_url, workspace_of_key
@@ -87,17 +87,22 @@ def latency_run(
     print(f"  {label}: create→RUNNING p50 {statistics.median(waits):.0f} ms p99 {percentile(waits, 99):.0f} ms")
 
 
+def reseed_pending(engine: Engine, jobs: int, *, stem: str) -> None:
+    """Empty the queue, then fill it with `jobs` PENDING jobs whose prefix is empty (each fails at once)."""
+    workspace = workspace_of_key(engine, BENCH_KEY)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM import_jobs"))
+        connection.execute(text("DELETE FROM job_counts"))
+    seed_jobs(engine, workspace, jobs, status="PENDING", bucket=BUCKET, object_key=EMPTY_PREFIX, stem=stem)
+
+
 def drain_run(folder: Path, url: str, jobs: int, workers: int, table: Table, repository_rate: float) -> None:
     """Seed `jobs` PENDING jobs, start `workers` worker processes, and time the queue emptying."""
     folder.mkdir(parents=True, exist_ok=True)
     env = environment(folder, url)
     engine = engine_for(url)
     try:
-        workspace = workspace_of_key(engine, BENCH_KEY)
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM import_jobs"))
-            connection.execute(text("DELETE FROM job_counts"))
-        seed_jobs(engine, workspace, jobs, status="PENDING", bucket=BUCKET, object_key=EMPTY_PREFIX, stem="drain")
+        reseed_pending(engine, jobs, stem="drain")
         processes = [WorkerProcess(env, folder / f"worker-{workers}-{n}.log") for n in range(workers)]
         began = time.perf_counter()
         try:
@@ -146,11 +151,7 @@ def repository_rate(url: str, jobs: int) -> float:
     """Jobs per second of JobRepository.claim_next + finish alone, one thread, no worker, no storage."""
     engine = engine_for(url)
     try:
-        workspace = workspace_of_key(engine, BENCH_KEY)
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM import_jobs"))
-            connection.execute(text("DELETE FROM job_counts"))
-        seed_jobs(engine, workspace, jobs, status="PENDING", bucket=BUCKET, object_key=EMPTY_PREFIX, stem="repo")
+        reseed_pending(engine, jobs, stem="repo")
         repository = JobRepository(engine)
         began = time.perf_counter()
         done = 0

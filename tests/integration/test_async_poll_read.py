@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, literal_column, select, text
 
 from modelport.db.async_read import AsyncPostgresRead
 from modelport.db.keys_repository import hash_key
-from modelport.domain.jobs import NewJob, StorageInfo, WeightType
 from modelport.services import Services
+from tests.support.jobs import key_hash_and_pending_job
 
 pytestmark = pytest.mark.postgres
 
@@ -21,48 +21,32 @@ def database_url(shared_postgres_url: str) -> str:
     return shared_postgres_url
 
 
-def _create_job(services: Services) -> tuple[str, str]:
-    key, record = services.keys.create_key("async-reads")
-    workspace_id = services.keys.authenticate(key)
-    assert workspace_id is not None and record.active
-    job = services.jobs.create(
-        workspace_id,
-        NewJob(
-            base_model="qwen3-8b",
-            weight_type=WeightType.LORA,
-            storage=StorageInfo(bucket_name="b", object_key="m/"),
-            display_name=None,
-        ),
-    )
-    return key, job.job_id
-
-
 def test_awaited_read_answers_as_the_blocking_read(services: Services) -> None:
-    key, job_id = _create_job(services)
+    key_hash, job_id = key_hash_and_pending_job(services, "async-reads")
     other_key, _ = services.keys.create_key("someone-else")
 
     async def reads() -> list[object]:
         try:
             return [
-                await services.jobs.get_for_key_async(hash_key(key), job_id),
+                await services.jobs.get_for_key_async(key_hash, job_id),
                 await services.jobs.get_for_key_async(hash_key(other_key), job_id),
-                await services.jobs.get_for_key_async(hash_key(key), "no-such-job"),
+                await services.jobs.get_for_key_async(key_hash, "no-such-job"),
             ]
         finally:
             await services.jobs.aclose()
 
     mine, not_mine, missing = asyncio.run(reads())
-    assert mine == services.jobs.get_for_key(hash_key(key), job_id)
+    assert mine == services.jobs.get_for_key(key_hash, job_id)
     assert mine is not None and mine.job_id == job_id
     assert not_mine is None and missing is None
 
 
 def test_idle_connections_killed_by_the_server_are_replaced(services: Services) -> None:
-    key, job_id = _create_job(services)
+    key_hash, job_id = key_hash_and_pending_job(services, "async-reads")
 
     async def read_kill_read() -> tuple[object, object, int]:
         try:
-            before = await services.jobs.get_for_key_async(hash_key(key), job_id)
+            before = await services.jobs.get_for_key_async(key_hash, job_id)
             with services.engine.connect() as connection:
                 killed = connection.execute(
                     text(
@@ -71,7 +55,7 @@ def test_idle_connections_killed_by_the_server_are_replaced(services: Services) 
                         "AND state = 'idle' AND application_name = ''"
                     )
                 ).scalar_one()
-            after = await services.jobs.get_for_key_async(hash_key(key), job_id)
+            after = await services.jobs.get_for_key_async(key_hash, job_id)
             return before, after, killed
         finally:
             await services.jobs.aclose()

@@ -7,26 +7,10 @@ import threading
 
 from sqlalchemy import update
 
-from modelport.db.keys_repository import hash_key
 from modelport.db.schema import import_jobs
-from modelport.domain.jobs import JobStatus, NewJob, StorageInfo, WeightType
+from modelport.domain.jobs import JobStatus
 from modelport.services import Services
-
-
-def _job_and_key(services: Services) -> tuple[str, str]:
-    key, _ = services.keys.create_key("poll-reads")
-    workspace_id = services.keys.authenticate(key)
-    assert workspace_id is not None
-    job = services.jobs.create(
-        workspace_id,
-        NewJob(
-            base_model="qwen3-8b",
-            weight_type=WeightType.LORA,
-            storage=StorageInfo(bucket_name="b", object_key="m/"),
-            display_name=None,
-        ),
-    )
-    return hash_key(key), job.job_id
+from tests.support.jobs import key_hash_and_pending_job
 
 
 def _set_status(services: Services, job_id: str, status: JobStatus) -> None:
@@ -35,7 +19,7 @@ def _set_status(services: Services, job_id: str, status: JobStatus) -> None:
 
 
 def test_each_read_sees_the_latest_commit_from_any_thread(services: Services) -> None:
-    key_hash, job_id = _job_and_key(services)
+    key_hash, job_id = key_hash_and_pending_job(services, "poll-reads")
     seen: list[str] = []
 
     def poll() -> None:
@@ -55,7 +39,7 @@ def test_each_read_sees_the_latest_commit_from_any_thread(services: Services) ->
 
 
 def test_closing_the_services_closes_the_kept_connections(services: Services) -> None:
-    key_hash, job_id = _job_and_key(services)
+    key_hash, job_id = key_hash_and_pending_job(services, "poll-reads")
     assert services.jobs.get_for_key(key_hash, job_id) is not None
     services.close()
     # Closed, not leaked: a read after shutdown opens a fresh connection rather than failing.

@@ -1,10 +1,13 @@
-"""Jobs as a worker holds them, for tests that drive the importer directly (no database needed)."""
+"""Jobs as a worker holds them, for tests that drive the importer directly (no database needed), and
+a key with one PENDING job, for tests of the poll read."""
 
 from __future__ import annotations
 
 import uuid
 
-from modelport.domain.jobs import Job, JobStatus, Progress, StorageInfo, WeightType
+from modelport.db.keys_repository import hash_key
+from modelport.domain.jobs import Job, JobStatus, NewJob, Progress, StorageInfo, WeightType
+from modelport.services import Services
 
 
 def running_job(
@@ -31,3 +34,17 @@ def running_job(
         attempts=1,
         progress=Progress(None, 0, None, None),
     )
+
+
+def key_hash_and_pending_job(services: Services, workspace: str) -> tuple[str, str]:
+    """A new key of `workspace` (as its hash) and the id of a PENDING job it owns."""
+    key, _ = services.keys.create_key(workspace)
+    workspace_id = services.keys.authenticate(key)
+    assert workspace_id is not None
+    new_job = NewJob(
+        base_model="qwen3-8b",
+        weight_type=WeightType.LORA,
+        storage=StorageInfo(bucket_name="b", object_key="m/"),
+        display_name=None,
+    )
+    return hash_key(key), services.jobs.create(workspace_id, new_job).job_id

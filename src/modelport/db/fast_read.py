@@ -57,12 +57,7 @@ class FastRead:
                 self._own.append(connection)
             self._local.connection = connection
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, values)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
+            return self._fetch_first(connection, values)
         except Exception:
             self._local.connection = None  # a broken connection is not used again
             with self._own_lock:
@@ -76,12 +71,7 @@ class FastRead:
         try:
             # One round trip for one SELECT, instead of BEGIN, SELECT and the pool's ROLLBACK.
             connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, values)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
+            return self._fetch_first(connection, values)
         except Exception:
             connection.invalidate()  # a broken connection must not go back to the pool
             raise
@@ -89,3 +79,11 @@ class FastRead:
             if connection.is_valid:
                 connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
             connection.close()
+
+    def _fetch_first(self, connection: PoolProxiedConnection, values: Any) -> Any:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._sql, values)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
