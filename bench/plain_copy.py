@@ -22,11 +22,14 @@ from pathlib import Path
 
 import opendal
 
+from modelport.storage.opendal_models import UploadOptions
+
 MIB = 1024 * 1024
 CHUNK_BYTES = 8 * MIB  # MODELPORT_CHUNK_BYTES default
 FILE_CONCURRENCY = 2  # MODELPORT_FILE_CONCURRENCY default
-PART_BYTES = 16 * MIB  # [model_store] part_size default
-PART_CONCURRENCY = 2  # [model_store] part_concurrency default
+# The model store's own defaults ([model_store] part_size, part_concurrency), so both sides upload alike.
+PART_BYTES = UploadOptions().part_bytes
+PART_CONCURRENCY = UploadOptions().part_concurrency
 
 
 @dataclass(frozen=True)
