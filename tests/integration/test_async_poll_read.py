@@ -78,3 +78,19 @@ def test_a_database_that_is_down_is_an_error_not_an_empty_answer() -> None:
 
     with pytest.raises(OSError):  # connection refused
         asyncio.run(read())
+
+
+def test_libpq_url_parameters_are_honoured_not_sent_to_the_server(shared_postgres_url: str) -> None:
+    # connect_timeout is libpq's, not a server setting: passed through as-is, every read would fail.
+    separator = "&" if "?" in shared_postgres_url else "?"
+    engine = create_engine(f"{shared_postgres_url}{separator}connect_timeout=5&application_name=modelport-poll")
+    reader = AsyncPostgresRead(engine, select(literal_column("current_setting('application_name')").label("app")))
+
+    async def read() -> object:
+        try:
+            return await reader.first({})
+        finally:
+            await reader.aclose()
+
+    assert asyncio.run(read()) == {"app": "modelport-poll"}
+    engine.dispose()

@@ -20,18 +20,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, make_url
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
 from modelport.db.engine import libpq_conninfo
 
 # What a connection that died under us raises (a database restart, a dropped socket).
+_DEFAULT_CONNECT_TIMEOUT = 60.0  # asyncpg's own default; libpq's 0 means "no limit"
 _CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
 
 
 class _LoopPool:
-    def __init__(self, dsn: str, size: int) -> None:
+    def __init__(self, dsn: str, connect_timeout: float, size: int) -> None:
         self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._slots = asyncio.Semaphore(size)
         self._idle: list[asyncpg.Connection] = []
 
@@ -42,7 +44,7 @@ class _LoopPool:
                 connection = self._idle.pop()
                 if not connection.is_closed():
                     return connection
-            return await asyncpg.connect(self._dsn, statement_cache_size=16)
+            return await asyncpg.connect(self._dsn, timeout=self._connect_timeout, statement_cache_size=16)
         except BaseException:
             self._slots.release()
             raise
@@ -68,7 +70,7 @@ class AsyncPostgresRead:
         self._sql = str(compiled)
         self._order = tuple(compiled.positiontup or ())
         self._columns = tuple(column.name for column in statement.selected_columns)
-        self._dsn = libpq_conninfo(engine)
+        self._dsn, self._connect_timeout = _asyncpg_dsn(engine)
         self._size = size
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
 
@@ -102,5 +104,15 @@ class AsyncPostgresRead:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = _LoopPool(self._dsn, self._size)
+            pool = self._pools[loop] = _LoopPool(self._dsn, self._connect_timeout, self._size)
         return pool
+
+
+def _asyncpg_dsn(engine: Engine) -> tuple[str, float]:
+    """The engine's URL for asyncpg, and its connect timeout. asyncpg reads libpq's URL parameters
+    except `connect_timeout`, which it would send to the server as a setting (and fail every read)."""
+    url = make_url(libpq_conninfo(engine))
+    timeout = url.query.get("connect_timeout")
+    seconds = float(timeout if isinstance(timeout, str) else timeout[-1]) if timeout else _DEFAULT_CONNECT_TIMEOUT
+    dsn = url.difference_update_query(["connect_timeout"]).render_as_string(hide_password=False)
+    return dsn, seconds if seconds > 0 else _DEFAULT_CONNECT_TIMEOUT
