@@ -1,5 +1,5 @@
-"""A single-row read that skips SQLAlchemy's per-execution machinery, for the one query every
-client polls with (GET a job, authenticated in the same statement).
+"""Reads that skip SQLAlchemy's per-execution machinery, for the queries every client runs most:
+the poll (GET a job, authenticated in the same statement) and the list route's total and page.
 
 Profiling showed SQLAlchemy's execution path (result wrapping, cache-key lookup, connection
 events) costing about two thirds of that route's time and three times SQLite's own work. The
@@ -14,7 +14,7 @@ an SQLite connection is a file handle, not a server session.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, Select
@@ -28,6 +28,8 @@ class FastRead:
         self._sql = str(compiled)
         self._positional = compiled.positional
         self._order = tuple(compiled.positiontup or ())
+        # Literals in the statement (a COALESCE default, say) are bound parameters with fixed values.
+        self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
         self.columns = tuple(column.name for column in statement.selected_columns)
         self._postgresql = engine.dialect.name == "postgresql"
         self._local = threading.local()
@@ -36,9 +38,19 @@ class FastRead:
 
     def first(self, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a column-name mapping, or None."""
-        values: Any = [parameters[name] for name in self._order] if self._positional else dict(parameters)
-        row = self._first_pooled(values) if self._postgresql else self._first_on_own_connection(values)
-        return None if row is None else dict(zip(self.columns, row, strict=True))
+        rows = self._run(parameters, _fetch_first)
+        return None if not rows else dict(zip(self.columns, rows[0], strict=True))
+
+    def all(self, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row, each as a column-name mapping."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self._run(parameters, _fetch_all)]
+
+    def _run(self, parameters: Mapping[str, Any], fetch: _Fetch) -> list[Any]:
+        bound = {**self._fixed, **parameters}
+        values: Any = [bound[name] for name in self._order] if self._positional else bound
+        if self._postgresql:
+            return self._on_pooled_connection(values, fetch)
+        return self._on_own_connection(values, fetch)
 
     def close(self) -> None:
         """Close the per-thread SQLite connections (at shutdown)."""
@@ -48,7 +60,7 @@ class FastRead:
             connection.close()
         self._local = threading.local()
 
-    def _first_on_own_connection(self, values: Any) -> Any:
+    def _on_own_connection(self, values: Any, fetch: _Fetch) -> list[Any]:
         connection: PoolProxiedConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._engine.raw_connection()  # runs the engine's SQLite set-up (WAL, ...)
@@ -57,7 +69,7 @@ class FastRead:
                 self._own.append(connection)
             self._local.connection = connection
         try:
-            return self._fetch_first(connection, values)
+            return fetch(connection, self._sql, values)
         except Exception:
             self._local.connection = None  # a broken connection is not used again
             with self._own_lock:
@@ -66,12 +78,12 @@ class FastRead:
             connection.close()
             raise
 
-    def _first_pooled(self, values: Any) -> Any:
+    def _on_pooled_connection(self, values: Any, fetch: _Fetch) -> list[Any]:
         connection = self._engine.pool.connect()
         try:
             # One round trip for one SELECT, instead of BEGIN, SELECT and the pool's ROLLBACK.
             connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            return self._fetch_first(connection, values)
+            return fetch(connection, self._sql, values)
         except Exception:
             connection.invalidate()  # a broken connection must not go back to the pool
             raise
@@ -80,10 +92,24 @@ class FastRead:
                 connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
             connection.close()
 
-    def _fetch_first(self, connection: PoolProxiedConnection, values: Any) -> Any:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, values)
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+
+_Fetch = Callable[[PoolProxiedConnection, str, Any], list[Any]]
+
+
+def _fetch_first(connection: PoolProxiedConnection, sql: str, values: Any) -> list[Any]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+        return [] if row is None else [row]
+    finally:
+        cursor.close()
+
+
+def _fetch_all(connection: PoolProxiedConnection, sql: str, values: Any) -> list[Any]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
