@@ -32,18 +32,7 @@ def base_config_for(total_bytes: int) -> dict[str, Any]:
     half a GiB, whose embeddings alone are 250 MiB, a narrower model so quick runs stay small)."""
     if total_bytes >= GIB // 2:
         return samples.scaled_base_config("qwen3", total_bytes)
-    hidden, intermediate, vocab = 512, 1408, 8192
-    per_layer = (4 * hidden * hidden + 3 * hidden * intermediate) * 2
-    layers = max(1, round((total_bytes - 2 * vocab * hidden * 2) / per_layer))
-    return samples.tiny_base_config(
-        "qwen3",
-        hidden_size=hidden,
-        intermediate_size=intermediate,
-        num_hidden_layers=layers,
-        num_attention_heads=8,
-        num_key_value_heads=8,
-        vocab_size=vocab,
-    )
+    return samples.scaled_base_config("qwen3", total_bytes, hidden=512, intermediate=1408, vocab=8192, heads=8)
 
 
 def shard_count(total_bytes: int, shard_bytes: int = 4 * GIB) -> int:

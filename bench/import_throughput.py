@@ -74,7 +74,8 @@ def main() -> int:
     )  # fmt: skip
     table.notes.append(
         "ours = the worker's claim → finish (inspection, copy with SHA-256 and NaN/Inf scan, fsync, publish), "
-        "from the job's timestamps; with 2 rounds, the best of each method; ours/plain and ours/rclone compare "
+        f"from the job's timestamps; {args.repeat} round(s) per row (one above {args.repeat_max_gib:g} GiB), the "
+        "best of each method kept; ours/plain and ours/rclone compare "
         "throughput (higher is better), "
         f"goal ours/plain ≥ {GOAL}. Each store has one long-lived worker, warmed up by one unrecorded "
         "import per pair (a worker's first import also pays for faulting in its buffers: see Worker memory)."

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import opendal
 
+from modelport.settings import Settings
 from modelport.storage.opendal_models import UploadOptions
 
 MIB = 1024 * 1024
-CHUNK_BYTES = 8 * MIB  # MODELPORT_CHUNK_BYTES default
-FILE_CONCURRENCY = 2  # MODELPORT_FILE_CONCURRENCY default
-# The model store's own defaults ([model_store] part_size, part_concurrency), so both sides upload alike.
+# modelport's own defaults (MODELPORT_CHUNK_BYTES, MODELPORT_FILE_CONCURRENCY, [model_store] part_size
+# and part_concurrency), so the baseline reads and uploads as an import with default settings does.
+_DEFAULTS = Settings(data_dir=Path("."), database_url="sqlite://")
+CHUNK_BYTES = _DEFAULTS.chunk_bytes
+FILE_CONCURRENCY = _DEFAULTS.file_concurrency
 PART_BYTES = UploadOptions().part_bytes
 PART_CONCURRENCY = UploadOptions().part_concurrency
 

@@ -299,11 +299,18 @@ def _tiny_vision_language_config(model_type: str, text: dict[str, Any]) -> dict[
     }
 
 
-def scaled_base_config(model_type: str, total_bytes: int, *, dtype_bytes: int = 2) -> dict[str, Any]:
-    """A base whose bf16 checkpoint is about `total_bytes` (for benchmarks): wide layers, few of them."""
-    hidden = 2048
-    intermediate = 5632
-    vocab = 32_000
+def scaled_base_config(
+    model_type: str,
+    total_bytes: int,
+    *,
+    dtype_bytes: int = 2,
+    hidden: int = 2048,
+    intermediate: int = 5632,
+    vocab: int = 32_000,
+    heads: int = 16,
+) -> dict[str, Any]:
+    """A base whose bf16 checkpoint is about `total_bytes` (for benchmarks): as many layers of the
+    given width as the bytes allow, at least one."""
     per_layer = (4 * hidden * hidden + 3 * hidden * intermediate) * dtype_bytes
     fixed = 2 * vocab * hidden * dtype_bytes
     layers = max(1, round((total_bytes - fixed) / per_layer))
@@ -312,8 +319,8 @@ def scaled_base_config(model_type: str, total_bytes: int, *, dtype_bytes: int = 
         hidden_size=hidden,
         intermediate_size=intermediate,
         num_hidden_layers=layers,
-        num_attention_heads=16,
-        num_key_value_heads=16,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
         vocab_size=vocab,
     )
 

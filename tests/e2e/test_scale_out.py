@@ -12,6 +12,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,7 @@ def test_several_workers_drain_many_jobs_and_none_is_imported_twice(fresh_postgr
     job_ids = create_jobs(api, [uploads[1]], 60)  # small adapters: this test is about the queue
     workers = [start_worker(env, data_dir, n, concurrency=2) for n in range(3)]
     try:
-        wait_for(lambda: all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values()), 240)
+        wait_for(lambda: all_terminal(fresh_postgres_url), 240)
     finally:
         exit_codes = [worker.terminate() for worker in workers]
         api.terminate()
@@ -161,7 +162,6 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
         MODELPORT_MAX_BYTES_PER_SECOND=str(24 * 1024 * 1024),
         MODELPORT_CHUNK_BYTES=str(256 * 1024),
     )
-    chaos = random.Random(20261128)
     api = Server(data_dir, env, extra_args=["--no-worker"]).start()
     accepted = create_jobs(api, uploads, 12)
     api.kill()  # an API replica dies; what it accepted is in the database already
@@ -169,22 +169,12 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
     accepted += create_jobs(api, uploads, 8)
 
     workers = [start_worker(env, data_dir, n) for n in range(3)]
-    spawned = len(workers)
-    kills = 0
-
-    def all_terminal() -> bool:
-        return all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values())
-
     try:
-        while kills < 8 and not all_terminal():
-            # Kill a worker while it copies, then replace it, at random moments.
-            wait_for(lambda: any("copying" in p for p in progress_phases(api, accepted)) or all_terminal(), 60)
-            victim = chaos.randrange(len(workers))
-            workers[victim].kill()
-            kills += 1
-            workers[victim] = start_worker(env, data_dir, spawned)
-            spawned += 1
-        wait_for(all_terminal, 300)
+        kills = kill_workers_while_they_copy(
+            api, accepted, workers, fresh_postgres_url, most=8, seed=20261128,
+            replacement=lambda n: start_worker(env, data_dir, 2 + n),
+        )  # fmt: skip
+        wait_for(lambda: all_terminal(fresh_postgres_url), 300)
     finally:
         for worker in workers:
             worker.kill()
@@ -199,6 +189,33 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
     published = {p.name for p in (data_dir / "models").iterdir() if not p.name.startswith(".")}
     assert published == {model_name for _, _, model_name in rows.values()}
     wait_for(lambda: no_staging_left(data_dir), 10)
+
+
+def all_terminal(database_url: str) -> bool:
+    return all(status in ("SUCCESSED", "FAILED") for status, _, _ in job_rows(database_url).values())
+
+
+def kill_workers_while_they_copy(
+    api: Server,
+    accepted: list[str],
+    workers: list[ModelportProcess],
+    database_url: str,
+    *,
+    most: int,
+    seed: int,
+    replacement: Callable[[int], ModelportProcess],
+) -> int:
+    """SIGKILL a random worker whenever an import is copying, at most `most` times, putting
+    `replacement(n)` in its place after the n-th kill; returns how many were killed."""
+    chaos = random.Random(seed)
+    kills = 0
+    while kills < most and not all_terminal(database_url):
+        wait_for(lambda: any("copying" in p for p in progress_phases(api, accepted)) or all_terminal(database_url), 60)
+        victim = chaos.randrange(len(workers))
+        workers[victim].kill()
+        kills += 1
+        workers[victim] = replacement(kills)
+    return kills
 
 
 def progress_phases(api: Server, job_ids: list[str]) -> list[str]:
@@ -242,20 +259,12 @@ def test_sigkilled_workers_on_s3_storage_leave_only_complete_models(
     api = Server(data_dir, env, extra_args=["--no-worker"]).start()
     accepted = create_jobs(api, [("medium", "full", "uploads/full/")], 6)
     workers = [start_worker(env, data_dir, n, concurrency=1) for n in range(2)]
-    chaos = random.Random(7)
-    kills = 0
-
-    def all_terminal() -> bool:
-        return all(s in ("SUCCESSED", "FAILED") for s, _, _ in job_rows(fresh_postgres_url).values())
-
     try:
-        while kills < 4 and not all_terminal():
-            wait_for(lambda: any("copying" in p for p in progress_phases(api, accepted)) or all_terminal(), 60)
-            victim = chaos.randrange(len(workers))
-            workers[victim].kill()
-            kills += 1
-            workers[victim] = start_worker(env, data_dir, 10 + kills, concurrency=1)
-        wait_for(all_terminal, 300)
+        kill_workers_while_they_copy(
+            api, accepted, workers, fresh_postgres_url, most=4, seed=7,
+            replacement=lambda n: start_worker(env, data_dir, 10 + n, concurrency=1),
+        )  # fmt: skip
+        wait_for(lambda: all_terminal(fresh_postgres_url), 300)
     finally:
         for worker in workers:
             worker.kill()

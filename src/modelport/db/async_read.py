@@ -25,8 +25,8 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
 from modelport.db.engine import libpq_conninfo
 
-# What a connection that died under us raises (a database restart, a dropped socket).
 _DEFAULT_CONNECT_TIMEOUT = 60.0  # asyncpg's own default; libpq's 0 means "no limit"
+# What a connection that died under us raises (a database restart, a dropped socket).
 _CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
 
 

@@ -111,5 +111,6 @@ def _postgresql_now(_element: db_now_ms, _compiler: SQLCompiler, **_kw: Any) -> 
 
 
 def libpq_conninfo(engine: Engine) -> str:
-    """The engine's PostgreSQL URL as psycopg connects with it outside SQLAlchemy's pool."""
+    """The engine's PostgreSQL URL in libpq's form, for connections made outside SQLAlchemy's pool
+    (the workers' LISTEN connection, the poll route's asyncpg reads)."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -25,12 +25,13 @@ logger = logging.getLogger(__name__)
 CHANNEL = "modelport_jobs"
 _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 _CHECK_STOP_SECONDS = 1.0
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
 
 
 def announce_claimable_job(connection: Connection) -> None:
     """Within a write transaction: tell listening workers, at commit, that a job can be claimed."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"NOTIFY {CHANNEL}"))
+        connection.execute(_NOTIFY)
 
 
 class ClaimableJobListener:

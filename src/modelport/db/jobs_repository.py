@@ -55,7 +55,7 @@ _SELECT_JOB_FOR_KEY = (
 )
 
 
-def _list_reads(*, by_status: bool, by_model_name: bool) -> tuple[Select[Any], Select[Any]]:
+def _list_reads(by_status: bool, by_model_name: bool) -> tuple[Select[Any], Select[Any]]:
     """The total and the page of one combination of list filters, with every value a parameter."""
     conditions = [import_jobs.c.workspace_id == bindparam("workspace_id")]
     if by_status:
@@ -104,9 +104,7 @@ class JobRepository:
         self._job_for_key = FastRead(engine, _SELECT_JOB_FOR_KEY)
         # The list route's reads, compiled once: building a select per request cost a third of it.
         self._list_reads = {
-            filters: tuple(
-                FastRead(engine, statement) for statement in _list_reads(by_status=filters[0], by_model_name=filters[1])
-            )
+            filters: tuple(FastRead(engine, statement) for statement in _list_reads(*filters))
             for filters in _LIST_FILTERS
         }
         self._async_job_for_key = (
@@ -499,12 +497,6 @@ class JobRepository:
             import_jobs.c.lease_owner == owner,
             import_jobs.c.status == JobStatus.RUNNING.value,
         )
-
-    def _count(self, connection: Connection, workspace_id: int, status: JobStatus | None) -> int:
-        query = select(func.coalesce(func.sum(job_counts.c.count), 0)).where(job_counts.c.workspace_id == workspace_id)
-        if status is not None:
-            query = query.where(job_counts.c.status == status.value)
-        return int(connection.execute(query).scalar_one())
 
     def _count_move(
         self, connection: Connection, workspace_id: int, job_id: str, old: JobStatus, new: JobStatus
