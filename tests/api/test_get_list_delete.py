@@ -156,6 +156,18 @@ def test_model_name_filter_is_an_exact_match(client: TestClient, auth: dict[str,
         assert client.get(IMPORT, headers=auth, params={"model_name": near_miss}).json()["output"]["total"] == 0
 
 
+def test_base_model_filter_lists_only_that_bases_jobs(client: TestClient, auth: dict[str, str]) -> None:
+    eight = [create(client, auth) for _ in range(2)]
+    fourteen = create(client, auth, model_name="qwen3-14b")
+    output = client.get(IMPORT, headers=auth, params={"base_model": "qwen3-8b"}).json()["output"]
+    assert output["total"] == 2
+    assert [job["job_id"] for job in output["list"]] == [job["job_id"] for job in reversed(eight)]
+    output = client.get(IMPORT, headers=auth, params={"base_model": "qwen3-14b", "status": "pending"}).json()["output"]
+    assert [job["job_id"] for job in output["list"]] == [fourteen["job_id"]]
+    for near_miss in ("qwen3", "QWEN3-8B", ""):
+        assert client.get(IMPORT, headers=auth, params={"base_model": near_miss}).json()["output"]["total"] == 0
+
+
 def test_filters_combine(client: TestClient, services: Services, auth: dict[str, str]) -> None:
     first = create(client, auth)
     create(client, auth)

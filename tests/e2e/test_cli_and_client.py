@@ -261,6 +261,15 @@ def test_list_pages_and_all(idle_server: ServerProcess) -> None:
     assert json.loads(past_end.stdout)["list"] == []
 
 
+def test_list_by_base_model(idle_server: ServerProcess) -> None:
+    with idle_server.client() as client:
+        fourteen = client.create_job("qwen3-14b", "lora", BUCKET, "by-base/")
+        assert [job.job_id for job in client.iter_jobs(base_model="qwen3-14b")] == [fourteen.job_id]
+    shown = idle_server.run("list", "--base-model", "qwen3-14b", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [job["job_id"] for job in json.loads(shown.stdout)["list"]] == [fourteen.job_id]
+
+
 def test_get_delete_and_report(importing_server: ServerProcess, idle_server: ServerProcess) -> None:
     failed = finished_job(importing_server, "bad/")
     got = invoke(importing_server.base_url, API_KEY, ["get", "--job-id", failed.job_id])

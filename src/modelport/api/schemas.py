@@ -182,12 +182,13 @@ def _sentence(error: ValidationError) -> str:
     return f"{where}: {first['msg']}."
 
 
-def parse_list_query(params: dict[str, str]) -> tuple[int, int, JobStatus | None, str | None]:
+def parse_list_query(params: dict[str, str]) -> tuple[int, int, JobStatus | None, str | None, str | None]:
+    """page_no, page_size, status, model_name and base_model (a modelport extension: the base id)."""
     page_no = _positive_int(params, "page_no", default=1, maximum=None)
     page_size = _positive_int(params, "page_size", default=10, maximum=100)
     raw_status = params.get("status")
     status = JobStatus.parse_filter(raw_status) if raw_status is not None else None
-    return page_no, page_size, status, params.get("model_name")
+    return page_no, page_size, status, params.get("model_name"), params.get("base_model")
 
 
 def _positive_int(params: dict[str, str], name: str, *, default: int, maximum: int | None) -> int:

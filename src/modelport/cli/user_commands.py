@@ -153,6 +153,7 @@ def watch_command(
     help="Only jobs in this status: PENDING, RUNNING, SUCCESSED (or SUCCEEDED), FAILED; any case.",
 )
 @click.option("--model-name", metavar="NAME", help="Only the job of this generated model name (exact match).")
+@click.option("--base-model", metavar="ID", help="Only jobs importing for this base model id (modelport only).")
 @click.option("--page-no", type=click.IntRange(min=1), metavar="N", help="Page to show.  [default: 1]")
 @click.option(
     "--page-size",
@@ -165,6 +166,7 @@ def watch_command(
 def list_command(
     status: str | None,
     model_name: str | None,
+    base_model: str | None,
     page_no: int | None,
     page_size: int | None,
     all_pages: bool,
@@ -178,6 +180,7 @@ def list_command(
     Examples:
       modelport list
       modelport list --status FAILED --all
+      modelport list --base-model qwen3-8b --status SUCCESSED
       modelport list --page-no 2 --page-size 50 --json
     """
     with reporting_errors(as_json=as_json):
@@ -185,14 +188,22 @@ def list_command(
             raise InvalidArgument("--all fetches every page; leave out --page-no.")
         with Client(base_url, api_key) as client:
             if all_pages:
-                jobs = list(client.iter_jobs(status=status, model_name=model_name, page_size=page_size or 100))
+                jobs = list(
+                    client.iter_jobs(
+                        status=status, model_name=model_name, page_size=page_size or 100, base_model=base_model
+                    )
+                )
                 if as_json:
                     click.echo(render.json_text({"total": len(jobs), "list": [dict(job.raw) for job in jobs]}))
                     return
                 footer = f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}." if jobs else "No import jobs match."
             else:
                 page = client.list_jobs(
-                    page_no=page_no or 1, page_size=page_size or 10, status=status, model_name=model_name
+                    page_no=page_no or 1,
+                    page_size=page_size or 10,
+                    status=status,
+                    model_name=model_name,
+                    base_model=base_model,
                 )
                 if as_json:
                     click.echo(render.json_text(page.raw))

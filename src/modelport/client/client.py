@@ -126,18 +126,28 @@ class Client:
         page_size: int = 10,
         status: JobStatus | str | None = None,
         model_name: str | None = None,
+        base_model: str | None = None,
     ) -> JobPage:
-        """One page of the caller's jobs, newest first; `model_name` matches the generated name exactly."""
+        """One page of the caller's jobs, newest first; `model_name` matches the generated name exactly.
+
+        `base_model` (a base id) is a modelport extension; DashScope ignores it.
+        """
         params: dict[str, str | int] = {"page_no": page_no, "page_size": page_size}
         if status is not None:
             params["status"] = _status_filter(status)
         if model_name is not None:
             params["model_name"] = model_name
+        if base_model is not None:
+            params["base_model"] = base_model
         output = self._call("GET", IMPORT_PATH, params=params, retry=Retry.SAFE)
         return JobPage.from_json(output, page_no=page_no, page_size=page_size)
 
     def iter_jobs(
-        self, status: JobStatus | str | None = None, model_name: str | None = None, page_size: int = 100
+        self,
+        status: JobStatus | str | None = None,
+        model_name: str | None = None,
+        page_size: int = 100,
+        base_model: str | None = None,
     ) -> Iterator[Job]:
         """Every matching job, newest first, page by page.
 
@@ -147,7 +157,9 @@ class Client:
         seen: set[str] = set()
         page_no = 1
         while True:
-            page = self.list_jobs(page_no=page_no, page_size=page_size, status=status, model_name=model_name)
+            page = self.list_jobs(
+                page_no=page_no, page_size=page_size, status=status, model_name=model_name, base_model=base_model
+            )
             for job in page.jobs:
                 if job.job_id not in seen:
                     seen.add(job.job_id)

@@ -7,6 +7,7 @@ Per-status counts in `job_counts` change in the same transaction as the row they
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,13 +56,15 @@ _SELECT_JOB_FOR_KEY = (
 )
 
 
-def _list_reads(by_status: bool, by_model_name: bool) -> tuple[Select[Any], Select[Any]]:
+def _list_reads(by_status: bool, by_model_name: bool, by_base_model: bool) -> tuple[Select[Any], Select[Any]]:
     """The total and the page of one combination of list filters, with every value a parameter."""
     conditions = [import_jobs.c.workspace_id == bindparam("workspace_id")]
     if by_status:
         conditions.append(import_jobs.c.status == bindparam("status"))
     if by_model_name:
         conditions.append(import_jobs.c.model_name == bindparam("model_name"))
+    if by_base_model:
+        conditions.append(import_jobs.c.base_model == bindparam("base_model"))
     page = (
         select(*_JOB_COLUMNS)
         .where(*conditions)
@@ -69,8 +72,9 @@ def _list_reads(by_status: bool, by_model_name: bool) -> tuple[Select[Any], Sele
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    if by_model_name:
-        # model_name is unique, so this count touches at most one row.
+    if by_model_name or by_base_model:
+        # model_name is unique, so that count touches at most one row; a base model's jobs are
+        # counted through their own index.
         total = select(func.count().label("total")).select_from(import_jobs).where(*conditions)
     else:
         # The per-status counters, summed over their shards: a few rows however many jobs there are.
@@ -81,7 +85,7 @@ def _list_reads(by_status: bool, by_model_name: bool) -> tuple[Select[Any], Sele
     return total, page
 
 
-_LIST_FILTERS = [(by_status, by_model_name) for by_status in (False, True) for by_model_name in (False, True)]
+_LIST_FILTERS = list(itertools.product((False, True), repeat=3))
 
 
 @dataclass(frozen=True)
@@ -170,13 +174,16 @@ class JobRepository:
         page_size: int,
         status: JobStatus | None = None,
         model_name: str | None = None,
+        base_model: str | None = None,
     ) -> JobPage:
-        total_read, page_read = self._list_reads[(status is not None, model_name is not None)]
+        total_read, page_read = self._list_reads[(status is not None, model_name is not None, base_model is not None)]
         parameters: dict[str, Any] = {"workspace_id": workspace_id}
         if status is not None:
             parameters["status"] = status.value
         if model_name is not None:
             parameters["model_name"] = model_name
+        if base_model is not None:
+            parameters["base_model"] = base_model
         # Reads without a transaction: under concurrent writes the total and the page may each be
         # a few milliseconds apart, which paging clients cannot tell from jobs created meanwhile.
         counted = total_read.first(parameters)

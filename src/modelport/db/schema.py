@@ -78,6 +78,7 @@ import_jobs = Table(
     Index("ix_import_jobs_listing", "workspace_id", "created_at_ms", "job_id"),
     Index("ix_import_jobs_listing_status", "workspace_id", "status", "created_at_ms", "job_id"),
     Index("ix_import_jobs_queue", "status", "created_at_ms"),
+    Index("ix_import_jobs_listing_base", "workspace_id", "base_model", "created_at_ms", "job_id"),
 )
 
 # Per-workspace counts by status, kept in the same transaction as every job insert, transition and

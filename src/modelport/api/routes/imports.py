@@ -143,6 +143,13 @@ LIST_PARAMETERS = {
             "description": "Exact match on the generated model_name.",
             "schema": {"type": "string"},
         },
+        {
+            "name": "base_model",
+            "in": "query",
+            "required": False,
+            "description": "modelport extension: exact match on the base model id the job imports for.",
+            "schema": {"type": "string"},
+        },
     ]
 }
 
@@ -157,8 +164,10 @@ LIST_PARAMETERS = {
 def list_import_jobs(request: Request) -> JSONResponse:
     services = services_of(request)
     workspace_id = authenticate(request, services.keys)
-    page_no, page_size, status, model_name = parse_list_query(dict(request.query_params))
-    page = services.jobs.list(workspace_id, page_no=page_no, page_size=page_size, status=status, model_name=model_name)
+    page_no, page_size, status, model_name, base_model = parse_list_query(dict(request.query_params))
+    page = services.jobs.list(
+        workspace_id, page_no=page_no, page_size=page_size, status=status, model_name=model_name, base_model=base_model
+    )
     return envelope(
         request,
         {
