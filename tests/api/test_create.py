@@ -127,7 +127,18 @@ INVALID = [
     ("storage_info.object_key", "models\\lora/"), ("storage_info.object_key", "models/lo\x00ra/"),
     ("storage_info.object_key", "models/lo\nra/"), ("storage_info.object_key", "models/\x7f/"),
     ("storage_info.object_key", "a" * 1024 + "/"), ("storage_info.object_key", 7),
+    ("storage_info.object_key", "x//y/"), ("storage_info.object_key", "models//"),
+    ("storage_info.bucket_name", "my-bucket\n"),
+    ("storage_info.bucket_name", "\nmy-bucket"),
 ]  # fmt: skip
+
+
+def test_a_lone_surrogate_in_the_object_key_is_an_invalid_parameter(client: TestClient, auth: dict[str, str]) -> None:
+    # Valid JSON (an escaped lone surrogate) that no UTF-8 encoder can turn into a key.
+    raw = json.dumps(create_body()).replace('"object_key": "', '"object_key": "m\\ud800')
+    response = client.post(IMPORT, headers={**auth, "Content-Type": "application/json"}, content=raw)
+    body = assert_error(response, 400, "InvalidParameter")
+    assert "object_key" in body["message"]
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID)
@@ -139,7 +150,7 @@ def test_invalid_values_are_invalid_parameters(
 
 
 @pytest.mark.parametrize(
-    "object_key", ["a/", "models/qwen3-32b-lora/", "a" * 1023 + "/", "模型/适配器/", "a b/c/", "x//y/", "v1.0/lora/"]
+    "object_key", ["a/", "models/qwen3-32b-lora/", "a" * 1023 + "/", "模型/适配器/", "a b/c/", "v1.0/lora/"]
 )
 def test_valid_object_keys_are_accepted(client: TestClient, auth: dict[str, str], object_key: str) -> None:
     response = create(client, auth, _with("storage_info.object_key", object_key))

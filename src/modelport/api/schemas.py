@@ -8,8 +8,6 @@ The job object's fields per route follow the contract exactly: `weight_type` onl
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -17,12 +15,18 @@ from starlette.requests import Request
 
 from modelport.domain.errors import InvalidParameter
 from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
+from modelport.domain.storage_names import (
+    BUCKET_NAME_PATTERN,
+    MAX_DISPLAY_NAME_CHARS,
+    MAX_OBJECT_KEY_BYTES,
+    OBJECT_KEY_PATTERN,
+    check_bucket_name,
+    check_display_name,
+    check_object_key,
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 _TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes."
-BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
-OBJECT_KEY_PATTERN = r"^(?!/)(?!(?:.*/)?\.{1,2}(?:/|$))[^\\\u0000-\u001f\u007f-\u009f]*/$"
-_BUCKET_NAME = re.compile(BUCKET_NAME_PATTERN)
 
 
 class StorageInfoBody(BaseModel):
@@ -36,8 +40,8 @@ class StorageInfoBody(BaseModel):
     )
     object_key: str = Field(
         description=(
-            "Folder prefix holding the model files: ends with '/', no leading '/', no '.' or '..' segment, "
-            "no backslash or control character, at most 1024 bytes."
+            "Folder prefix holding the model files: ends with '/', no leading '/', no empty, '.' or '..' "
+            f"segment, no backslash or control character, at most {MAX_OBJECT_KEY_BYTES} bytes."
         ),
         json_schema_extra={"pattern": OBJECT_KEY_PATTERN, "maxLength": 256},
     )
@@ -63,12 +67,15 @@ class CreateImportBody(BaseModel):
         json_schema_extra={"minLength": 1},
     )
     source: str = Field(description="Always 'oss' (case-insensitive).", json_schema_extra={"pattern": "^[oO][sS][sS]$"})
-    weight_type: str = Field(description="'lora' or 'full'.", json_schema_extra={"enum": ["lora", "full"]})
+    weight_type: str = Field(
+        description=" or ".join(repr(value) for value in WeightType.values()) + ".",
+        json_schema_extra={"enum": list(WeightType.values())},
+    )
     storage_info: StorageInfoBody
     display_name: str | None = Field(
         default=None,
-        description="1-50 characters; defaults to the base model id.",
-        json_schema_extra={"minLength": 1, "maxLength": 50},
+        description=f"1-{MAX_DISPLAY_NAME_CHARS} characters; defaults to the base model id.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_DISPLAY_NAME_CHARS},
     )
 
     @field_validator("model_name")
@@ -88,15 +95,16 @@ class CreateImportBody(BaseModel):
     @field_validator("weight_type")
     @classmethod
     def _weight_type(cls, value: str) -> str:
-        if value not in ("lora", "full"):
-            raise ValueError(f"weight_type must be 'lora' or 'full'; got {value!r}.")
+        if value not in WeightType.values():
+            allowed = " or ".join(repr(v) for v in WeightType.values())
+            raise ValueError(f"weight_type must be {allowed}; got {value!r}.")
         return value
 
     @field_validator("display_name")
     @classmethod
     def _display_name(cls, value: str | None) -> str | None:
-        if value is not None and not 1 <= len(value) <= 50:
-            raise ValueError(f"display_name must be 1 to 50 characters long; it has {len(value)}.")
+        if value is not None:
+            check_display_name(value)
         return value
 
     def to_new_job(self) -> NewJob:
@@ -111,32 +119,6 @@ class CreateImportBody(BaseModel):
 def create_body_schema() -> dict[str, Any]:
     """The create body's JSON schema, its nested models referenced from the OpenAPI components."""
     return CreateImportBody.model_json_schema(ref_template="#/components/schemas/{model}")
-
-
-def check_bucket_name(value: str) -> None:
-    if not _BUCKET_NAME.match(value):
-        raise ValueError(
-            "storage_info.bucket_name must be 3 to 63 characters of lowercase letters, digits and '-', "
-            f"starting and ending with a letter or digit; got {value!r}."
-        )
-
-
-def check_object_key(value: str) -> None:
-    where = "storage_info.object_key"
-    if value in ("", "/"):
-        raise ValueError(f"{where} must name a folder inside the bucket (e.g. 'models/my-lora/'), not the root.")
-    if len(value.encode()) > 1024:
-        raise ValueError(f"{where} must be at most 1024 bytes; it has {len(value.encode())}.")
-    if not value.endswith("/"):
-        raise ValueError(f"{where} must be a folder prefix ending with '/'; got {value!r}.")
-    if value.startswith("/"):
-        raise ValueError(f"{where} must not start with '/'; got {value!r}.")
-    if "\\" in value:
-        raise ValueError(f"{where} must not contain a backslash; got {value!r}.")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError(f"{where} must not contain control characters.")
-    if any(segment in (".", "..") for segment in value.split("/")):
-        raise ValueError(f"{where} must not contain '.' or '..' segments; got {value!r}.")
 
 
 async def read_capped_body(request: Request) -> bytes:
@@ -241,7 +223,7 @@ class JobOut(BaseModel):
     source: str
     weight_type: str | None = Field(default=None, description="Only in the create response.")
     storage_info: StorageInfoOut
-    status: str = Field(description="PENDING, RUNNING, SUCCESSED or FAILED.")
+    status: str = Field(description="One of " + ", ".join(status.value for status in JobStatus) + ".")
     gmt_create: str
     error_code: str | None = Field(default=None, description="Only when FAILED: what is wrong and where.")
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from modelport.cli.exits import ExitCode, refuse
+from modelport.domain.jobs import WeightType
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +59,7 @@ def upload_options(func: F) -> F:
     options = [
         click.option("--base-model", required=True, metavar="ID", help="Base model id (see `modelport base-models`)."),
         click.option(
-            "--weight-type", required=True, type=click.Choice(["lora", "full"]), help="LoRA adapter or full weights."
+            "--weight-type", required=True, type=click.Choice(WeightType.values()), help="LoRA adapter or full weights."
         ),
         click.option("--bucket", required=True, metavar="NAME", help="Bucket holding the files."),
         click.option("--object-key", required=True, metavar="PREFIX/", help="Folder in the bucket; ends with '/'."),

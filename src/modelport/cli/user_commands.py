@@ -19,10 +19,12 @@ from modelport.cli.following import conclude, follow_to_end
 from modelport.client.arguments import check_import_arguments
 from modelport.client.client import Client
 from modelport.client.errors import InvalidArgument
+from modelport.domain.jobs import JobStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_INTERVAL = 5.0
-STATUSES = ("PENDING", "RUNNING", "SUCCESSED", "SUCCEEDED", "FAILED")
+STATUSES = JobStatus.spellings()
+_DONE, _FAILED = JobStatus.SUCCEEDED.value, JobStatus.FAILED.value
 
 
 def polling_options(flag: str) -> Callable[[F], F]:
@@ -50,7 +52,9 @@ def polling_options(flag: str) -> Callable[[F], F]:
 )
 @upload_options
 @click.option("--display-name", metavar="TEXT", help="Name shown for the model, 1-50 characters. Default: the base id.")
-@click.option("--wait", is_flag=True, help="Follow the job until it finishes; exit 0 if it SUCCESSED, 1 if it FAILED.")
+@click.option(
+    "--wait", is_flag=True, help=f"Follow the job until it finishes; exit 0 if it {_DONE}, 1 if it {_FAILED}."
+)
 @polling_options("--wait")
 @client_options
 def import_command(
@@ -103,7 +107,7 @@ def import_command(
     "watch", cls=ClientCommand, short_help="Show a job's status; --follow it to the end.", epilog=exit_codes()
 )
 @click.option("--job-id", required=True, help="The job to watch.")
-@click.option("--follow", is_flag=True, help="Poll until the job finishes; exit 0 if it SUCCESSED, 1 if it FAILED.")
+@click.option("--follow", is_flag=True, help=f"Poll until the job finishes; exit 0 if it {_DONE}, 1 if it {_FAILED}.")
 @polling_options("--follow")
 @client_options
 def watch_command(
@@ -150,7 +154,7 @@ def watch_command(
     "--status",
     type=click.Choice(STATUSES, case_sensitive=False),
     metavar="STATUS",
-    help="Only jobs in this status: PENDING, RUNNING, SUCCESSED (or SUCCEEDED), FAILED; any case.",
+    help=f"Only jobs in this status: {', '.join(STATUSES)}; any case.",
 )
 @click.option("--model-name", metavar="NAME", help="Only the job of this generated model name (exact match).")
 @click.option("--base-model", metavar="ID", help="Only jobs importing for this base model id (modelport only).")

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.client.errors import InvalidArgument
+from modelport.domain.jobs import WeightType
+from modelport.domain.storage_names import MAX_DISPLAY_NAME_CHARS as MAX_DISPLAY_NAME
 
-WEIGHT_TYPES = ("lora", "full")
-MAX_DISPLAY_NAME = 50
+WEIGHT_TYPES = WeightType.values()
 
 
 def check_import_arguments(
@@ -22,7 +23,8 @@ def check_import_arguments(
     if not base_model:
         raise InvalidArgument("The base model is empty; name one, e.g. 'qwen3-8b' (see `modelport base-models`).")
     if weight_type not in WEIGHT_TYPES:
-        raise InvalidArgument(f"The weight type must be 'lora' or 'full'; got {weight_type!r}.")
+        allowed = " or ".join(repr(value) for value in WEIGHT_TYPES)
+        raise InvalidArgument(f"The weight type must be {allowed}; got {weight_type!r}.")
     if not bucket:
         raise InvalidArgument("The bucket name is empty.")
     check_object_key(object_key)

@@ -14,24 +14,23 @@ from datetime import datetime
 from typing import Any
 
 from modelport.client.fields import JsonObject, integer, integer_or, malformed, require_object, text, texts
+from modelport.domain.jobs import JobStatus as WireStatus
 
 
 class JobStatus(enum.StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCESSED"  # the documented wire spelling; `parse` also takes SUCCEEDED
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"  # a value this client does not know; the job's `raw` keeps what was sent
+    """The server's statuses (spelled as `modelport.domain.jobs.JobStatus` spells them on the wire),
+    plus UNKNOWN for a value this client does not know, so a newer server never breaks it."""
+
+    PENDING = WireStatus.PENDING.value
+    RUNNING = WireStatus.RUNNING.value
+    SUCCEEDED = WireStatus.SUCCEEDED.value
+    FAILED = WireStatus.FAILED.value
+    UNKNOWN = "UNKNOWN"  # the job's `raw` keeps what was sent
 
     @classmethod
     def parse(cls, value: str) -> JobStatus:
-        normalized = value.strip().upper()
-        if normalized == "SUCCEEDED":
-            return cls.SUCCEEDED
-        try:
-            return cls(normalized)
-        except ValueError:
-            return cls.UNKNOWN
+        known = WireStatus.lookup(value)
+        return cls.UNKNOWN if known is None else cls(known.value)
 
     @property
     def is_terminal(self) -> bool:

@@ -1,6 +1,8 @@
-"""Import jobs: the status machine, the job record, and the validated create request.
+"""Import jobs: the status machine, the phases of a run, weight types, the job record and the
+validated create request.
 
-The odd wire spelling `SUCCESSED` appears here and nowhere else; everything else uses `JobStatus`.
+`JobStatus` is the one mapping from statuses to their wire spellings (DashScope writes
+`SUCCESSED`); the API's OpenAPI enum, the CLI's choices and the client's parser all derive from it.
 """
 
 from __future__ import annotations
@@ -25,19 +27,32 @@ class JobStatus(enum.StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
     @classmethod
-    def parse_filter(cls, value: str) -> JobStatus:
-        """Status as a list filter: case-insensitive, `SUCCEEDED` accepted as an alias."""
+    def lookup(cls, value: str) -> JobStatus | None:
+        """A status from any accepted spelling: case-insensitive, `SUCCEEDED` an alias of `SUCCESSED`."""
         normalized = value.strip().upper()
-        if normalized == "SUCCEEDED":
-            return cls.SUCCEEDED
-        for status in cls:
-            if status.value == normalized:
-                return status
-        allowed = ", ".join(s.value for s in cls)
-        raise InvalidParameter(f"status must be one of {allowed}; got {value!r}.")
+        return _BY_SPELLING.get(normalized)
+
+    @classmethod
+    def parse_filter(cls, value: str) -> JobStatus:
+        """Status as a list filter; InvalidParameter for anything `lookup` does not know."""
+        status = cls.lookup(value)
+        if status is None:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidParameter(f"status must be one of {allowed}; got {value!r}.")
+        return status
+
+    @classmethod
+    def spellings(cls) -> tuple[str, ...]:
+        """Every spelling a client may send, wire values first (for the OpenAPI enum and the CLI)."""
+        return tuple(_BY_SPELLING)
 
 
-# Which status may follow which; every repository transition is checked against this table.
+# The wire value of each status, then the aliases clients use for the odd one.
+_BY_SPELLING: dict[str, JobStatus] = {status.value: status for status in JobStatus} | {"SUCCEEDED": JobStatus.SUCCEEDED}
+
+
+# Which status may follow which; every status change is a compare-and-set checked against this
+# table (db/transitions.py).
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED}),
@@ -46,9 +61,32 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
+class Phase(enum.StrEnum):
+    """Where a job is within its run, shown in its report's progress (not part of the wire job)."""
+
+    QUEUED = "queued"  # PENDING: waiting for a worker
+    CLAIMED = "claimed"
+    LISTING = "listing"
+    VALIDATING = "validating"
+    COPYING = "copying"
+    PUBLISHING = "publishing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RELEASED = "released"  # handed back by a worker that shut down; waits for the next claim
+    RETRYING = "retrying"  # a worker hit an infrastructure fault; the next claim retries it
+
+    @classmethod
+    def ending(cls, status: JobStatus) -> Phase:
+        return cls.SUCCEEDED if status == JobStatus.SUCCEEDED else cls.FAILED
+
+
 class WeightType(enum.StrEnum):
     LORA = "lora"
     FULL = "full"
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(weight_type.value for weight_type in cls)
 
 
 @dataclass(frozen=True)
@@ -59,7 +97,7 @@ class StorageInfo:
 
 @dataclass(frozen=True)
 class Progress:
-    phase: str | None
+    phase: Phase | None
     bytes_done: int
     bytes_total: int | None
     updated_at_ms: int | None

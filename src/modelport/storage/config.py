@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from modelport.domain.storage_names import is_bucket_name
 from modelport.settings import Settings
 from modelport.storage.interface import ModelStore, SourceBucket, StorageError
 from modelport.storage.local_bucket import LocalBucket
@@ -35,9 +36,7 @@ from modelport.storage.registry import StorageRegistry
 
 logger = logging.getLogger("modelport.storage")
 
-# What clients may send as storage_info.bucket_name: Alibaba OSS's bucket naming rule.
-_OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 MAX_PART_BYTES = 5 * 1024**3
@@ -140,7 +139,8 @@ class _Parser:
         parsed: dict[str, Backend] = {}
         for name, table in buckets.items():
             where = f"[buckets.{name}]"
-            if not _OSS_BUCKET.match(name):
+            # What clients send as storage_info.bucket_name, so the same OSS rule.
+            if not is_bucket_name(name):
                 raise self.fail(
                     where,
                     "a bucket name is what clients send as storage_info.bucket_name, so it follows the OSS rule: "
@@ -200,8 +200,8 @@ class _Parser:
         if parts.query or parts.fragment or ":" in parts.netloc:
             raise self.fail(f"{where} url", f"must be {scheme}://bucket/optional/prefix/; got {_shown(url)}.")
         bucket = parts.netloc
-        rule = _S3_BUCKET if scheme == "s3" else _OSS_BUCKET
-        if not rule.match(bucket):
+        valid = _S3_BUCKET.fullmatch(bucket) is not None if scheme == "s3" else is_bucket_name(bucket)
+        if not valid:
             raise self.fail(f"{where} url", f"{bucket!r} is not a valid {scheme} bucket name.")
         root = unquote(parts.path).strip("/")
         if root and not is_safe_key(root):

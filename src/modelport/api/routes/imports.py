@@ -28,7 +28,7 @@ from modelport.api.schemas import (
 from modelport.catalog.catalog import BaseModel
 from modelport.db.keys_repository import hash_key
 from modelport.domain.errors import NotFound
-from modelport.domain.jobs import NewJob, normalize_job_id
+from modelport.domain.jobs import JobStatus, NewJob, normalize_job_id
 from modelport.services import Services
 
 logger = logging.getLogger("modelport.api")
@@ -133,8 +133,8 @@ LIST_PARAMETERS = {
             "name": "status",
             "in": "query",
             "required": False,
-            "description": "Case-insensitive; SUCCEEDED is accepted for SUCCESSED.",
-            "schema": {"type": "string", "enum": ["PENDING", "RUNNING", "SUCCESSED", "SUCCEEDED", "FAILED"]},
+            "description": f"Case-insensitive; SUCCEEDED is accepted for {JobStatus.SUCCEEDED.value}.",
+            "schema": {"type": "string", "enum": list(JobStatus.spellings())},
         },
         {
             "name": "model_name",
