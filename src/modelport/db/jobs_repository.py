@@ -23,6 +23,7 @@ from modelport.db.engine import db_now_ms, single_read, write_transaction
 from modelport.db.fast_read import FastRead
 from modelport.db.job_notifications import announce_claimable_job
 from modelport.db.schema import api_keys, count_shard, import_jobs, job_counts
+from modelport.domain import reasons
 from modelport.domain.errors import NotFound, OperationDenied
 from modelport.domain.jobs import (
     TRANSITIONS,
@@ -485,7 +486,7 @@ class JobRepository:
             .values(
                 status=JobStatus.FAILED.value,
                 error_code=message,
-                reason_code="worker.attempts_exhausted",
+                reason_code=reasons.WORKER_ATTEMPTS_EXHAUSTED,
                 finished_at_ms=now,
                 updated_at_ms=now,
                 lease_owner=None,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from modelport.domain import reasons
 from modelport.pipeline.throttle import Throttle
 from modelport.storage.interface import ObjectWriter, RangeReader, SourceBucket
 from modelport.validation.findings import Finding, ImportFailed, Severity
@@ -115,7 +116,7 @@ def _chunks_in_order(
 
 def _changed(name: str, detail: str) -> Finding:
     return Finding(
-        code="storage.file_changed",
+        code=reasons.STORAGE_FILE_CHANGED,
         severity=Severity.ERROR,
         message=f"{name} changed while it was being imported ({detail}); upload it again and retry the import.",
         file=name,

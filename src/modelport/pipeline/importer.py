@@ -17,6 +17,7 @@ from typing import Any
 
 from modelport.catalog.catalog import Catalog
 from modelport.clock import now_ms
+from modelport.domain import reasons
 from modelport.domain.jobs import Job, JobStatus, format_gmt
 from modelport.metrics import BYTES_IMPORTED
 from modelport.pipeline.copier import CopiedFile, CopyOptions, copy_file
@@ -67,7 +68,7 @@ class Importer:
                 job,
                 Findings(),
                 Finding(
-                    code="catalog.unknown_base",
+                    code=reasons.CATALOG_UNKNOWN_BASE,
                     severity=Severity.ERROR,
                     message=f"The base model {job.base_model!r} is no longer in this modelport's catalog.",
                 ),
@@ -163,7 +164,7 @@ class Importer:
         except StorageError as error:
             raise ImportFailed(
                 Finding(
-                    code="storage.unreadable",
+                    code=reasons.STORAGE_UNREADABLE,
                     severity=Severity.ERROR,
                     message=f"Failed to get files from OSS. Check the files in OSS. {error}",
                 )

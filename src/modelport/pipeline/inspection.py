@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelport.catalog.catalog import BaseModel
+from modelport.domain import reasons
 from modelport.domain.jobs import StorageInfo, WeightType
+from modelport.domain.reasons import Reason
 from modelport.storage.interface import BucketNotFound, SourceBucket, StorageError
 from modelport.storage.registry import StorageRegistry
 from modelport.validation.file_policy import Classified, classify
@@ -60,7 +62,7 @@ def inspect_upload(
     try:
         bucket = storage.bucket(source.bucket_name)
     except BucketNotFound as error:
-        raise ImportFailed(_oss_failure("storage.bucket_not_found", str(error))) from None
+        raise ImportFailed(_oss_failure(reasons.STORAGE_BUCKET_NOT_FOUND, str(error))) from None
     inspection = Inspection(location=bucket.location(prefix), findings=findings, bucket=bucket)
 
     on_phase("listing")
@@ -101,13 +103,13 @@ def _list(bucket: SourceBucket, prefix: str, weight_type: WeightType, location: 
     try:
         entries = list(bucket.list(prefix, limit=MAX_FILES + 1))
     except StorageError as error:
-        raise ImportFailed(_oss_failure("storage.unreadable", str(error))) from None
+        raise ImportFailed(_oss_failure(reasons.STORAGE_UNREADABLE, str(error))) from None
     if not entries:
-        raise ImportFailed(_oss_failure("storage.empty_prefix", f"No files were found under {location}."))
+        raise ImportFailed(_oss_failure(reasons.STORAGE_EMPTY_PREFIX, f"No files were found under {location}."))
     if len(entries) > MAX_FILES:
         raise ImportFailed(
             Finding(
-                code="files.too_many",
+                code=reasons.FILES_TOO_MANY,
                 severity=Severity.ERROR,
                 message=f"{location} holds more than {MAX_FILES} files; upload only the model folder.",
             )
@@ -126,7 +128,7 @@ def _read_small_files(
         cap = cap_for(name)
         if item.size > cap:
             findings.error(
-                "files.too_large",
+                reasons.FILES_TOO_LARGE,
                 f"{name} is {item.size} bytes; files of this kind are at most {cap} bytes.",
                 file=name,
             )
@@ -140,11 +142,11 @@ def _read_small_files(
         try:
             document = parse_json(raw)
         except JsonFileError as error:
-            findings.error("files.invalid_json", f"{name} {error}.", file=name)
+            findings.error(reasons.FILES_INVALID_JSON, f"{name} {error}.", file=name)
             continue
         if name not in _NO_AUTO_MAP_SCAN and (where := find_key(document, "auto_map")) is not None:
             findings.error(
-                "files.auto_map",
+                reasons.FILES_AUTO_MAP,
                 f"{name}: '{where}' is set; auto_map makes loaders run code shipped with the model, which is "
                 "never allowed. Remove it (the base architecture is used as is).",
                 file=name,
@@ -169,7 +171,7 @@ def _read_headers(
             continue
         if item.size > cap:
             findings.error(
-                "files.too_large",
+                reasons.FILES_TOO_LARGE,
                 f"{name} is {item.size} bytes, more than any {weight_type.value} weights file of a supported "
                 f"base can be ({cap} bytes).",
                 file=name,
@@ -178,7 +180,7 @@ def _read_headers(
         try:
             reader = bucket.open(prefix, name)
         except StorageError as error:
-            findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
+            findings.error(reasons.STORAGE_UNREADABLE, f"{OSS_FAILURE} {error}", file=name)
             continue
         seen = hashlib.sha256()
 
@@ -194,7 +196,7 @@ def _read_headers(
             message = error.message if error.message.endswith(".") else error.message + "."
             findings.error(error.code, f"{name}: {message}", file=name, tensor=error.tensor)
         except StorageError as error:
-            findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
+            findings.error(reasons.STORAGE_UNREADABLE, f"{OSS_FAILURE} {error}", file=name)
         finally:
             reader.close()
     findings.checked("safetensors.headers", before, f"{len(headers)} file{'' if len(headers) == 1 else 's'} parsed")
@@ -205,19 +207,19 @@ def _read_whole(bucket: SourceBucket, prefix: str, name: str, size: int, finding
     try:
         reader = bucket.open(prefix, name)
     except StorageError as error:
-        findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
+        findings.error(reasons.STORAGE_UNREADABLE, f"{OSS_FAILURE} {error}", file=name)
         return None
     try:
         if reader.size != size:
-            findings.error("storage.file_changed", f"{name} changed while it was being listed; retry.", file=name)
+            findings.error(reasons.STORAGE_FILE_CHANGED, f"{name} changed while it was being listed; retry.", file=name)
             return None
         return reader.read(0, size)
     except StorageError as error:
-        findings.error("storage.unreadable", f"{OSS_FAILURE} {error}", file=name)
+        findings.error(reasons.STORAGE_UNREADABLE, f"{OSS_FAILURE} {error}", file=name)
         return None
     finally:
         reader.close()
 
 
-def _oss_failure(code: str, detail: str) -> Finding:
+def _oss_failure(code: Reason, detail: str) -> Finding:
     return Finding(code=code, severity=Severity.ERROR, message=f"{OSS_FAILURE} {detail}")

@@ -3,7 +3,8 @@ before a single byte of it is read.
 
 Only an allow-list of names is ever read or copied; everything else is either ignored and reported
 (harmless leftovers and docs, never opened) or rejected (it signals executable content or a
-mistake the user must see). The README's policy table is generated from `POLICY_TABLE`.
+mistake the user must see). The README's policy table is rendered from `POLICY_TABLE`
+(`markdown_table`, see modelport.readme_tables).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from modelport.domain import reasons
 from modelport.domain.jobs import WeightType
+from modelport.domain.reasons import Reason
 from modelport.storage.interface import ObjectEntry
 from modelport.validation.findings import FileStatus
 
@@ -83,7 +86,7 @@ class Classified:
     size: int
     kind: str
     status: FileStatus
-    code: str | None = None
+    code: Reason | None = None
     reason: str | None = None
 
 
@@ -111,14 +114,26 @@ POLICY_TABLE: tuple[tuple[str, str, str], ...] = (
 )  # fmt: skip
 
 
+def markdown_table() -> str:
+    rows = ["| class | names | action |", "|---|---|---|"]
+    rows += [f"| {kind} | {_escape(names)} | {action} |" for kind, names, action in POLICY_TABLE]
+    return "\n".join(rows) + "\n"
+
+
+def _escape(names: str) -> str:
+    return names.replace("*", "\\*")
+
+
 def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
     key = entry.key
     unsafe = unsafe_key_reason(key)
     if unsafe is not None:
-        return _reject(entry, "unsafe_name", "files.unsafe_name", f"{key!r} {unsafe}; such names are refused.")
+        return _reject(entry, "unsafe_name", reasons.FILES_UNSAFE_NAME, f"{key!r} {unsafe}; such names are refused.")
     if entry.kind != "file":
         what = "a symbolic link" if entry.kind == "symlink" else "not a regular file"
-        return _reject(entry, "link", "files.not_regular", f"{key} is {what}; links and special files are refused.")
+        return _reject(
+            entry, "link", reasons.FILES_NOT_REGULAR, f"{key} is {what}; links and special files are refused."
+        )
     name = key.rsplit("/", 1)[-1]
     lowered = name.lower()
     in_subfolder = "/" in key
@@ -127,27 +142,27 @@ def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
         return _ignore(entry, "leftover", "a training leftover; never opened or copied")
     if lowered.endswith(CODE_SUFFIXES):
         return _reject(
-            entry, "code", "files.code",
+            entry, "code", reasons.FILES_CODE,
             f"{key} is code; modelport never imports or runs code from an upload. Remove it "
             "(custom modeling code is not supported: the base architecture is used as is).",
         )  # fmt: skip
     if lowered.endswith(ARCHIVE_SUFFIXES):
         return _reject(
-            entry, "archive", "files.archive",
+            entry, "archive", reasons.FILES_ARCHIVE,
             f"{key} is an archive; archives are never extracted. Upload the files themselves.",
         )  # fmt: skip
     if in_subfolder:
         return _ignore(entry, "subfolder", "inside a subfolder; only top-level files are imported")
     if lowered.endswith(PICKLE_SUFFIXES):
         return _reject(
-            entry, "pickle", "files.pickle",
+            entry, "pickle", reasons.FILES_PICKLE,
             f"{key} is a pickle-based file, which can run code when loaded; it is never loaded. "
             "Save the weights as safetensors (e.g. save_pretrained(..., safe_serialization=True)) "
             "and remove this file.",
         )  # fmt: skip
     if lowered.endswith(FOREIGN_FORMAT_SUFFIXES):
         return _reject(
-            entry, "foreign_format", "files.unsupported_format",
+            entry, "foreign_format", reasons.FILES_UNSUPPORTED_FORMAT,
             f"{key} is in a weight format modelport does not import; only safetensors are accepted.",
         )  # fmt: skip
     if weight_type == WeightType.LORA:
@@ -167,7 +182,7 @@ def _classify_lora(entry: ObjectEntry, name: str) -> Classified:
             else ""
         )
         return _reject(
-            entry, "foreign_format", "files.unexpected_safetensors",
+            entry, "foreign_format", reasons.FILES_UNEXPECTED_SAFETENSORS,
             f"{name} is not part of a LoRA adapter (only adapter_model.safetensors is).{hint}",
         )  # fmt: skip
     return _ignore_by_name(entry, name)
@@ -183,7 +198,7 @@ def _classify_full(entry: ObjectEntry, name: str) -> Classified:
     if name.endswith(".safetensors"):
         if not _SHARD_NAME.match(name):
             return _reject(
-                entry, "unsafe_name", "files.unsafe_name",
+                entry, "unsafe_name", reasons.FILES_UNSAFE_NAME,
                 f"{name!r} is not a usable weights file name (letters, digits, '.', '_' and '-' only).",
             )  # fmt: skip
         return _accept(entry, "weights")
@@ -226,5 +241,5 @@ def _ignore(entry: ObjectEntry, kind: str, reason: str) -> Classified:
     return Classified(key=entry.key, size=entry.size, kind=kind, status=FileStatus.IGNORED, reason=reason)
 
 
-def _reject(entry: ObjectEntry, kind: str, code: str, reason: str) -> Classified:
+def _reject(entry: ObjectEntry, kind: str, code: Reason, reason: str) -> Classified:
     return Classified(key=entry.key, size=entry.size, kind=kind, status=FileStatus.REJECTED, code=code, reason=reason)

@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport.domain.reasons import Reason
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"
@@ -32,18 +34,19 @@ class FileStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
-    code: str
+    code: Reason
     severity: Severity
     message: str
     file: str | None = None
     tensor: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"severity": self.severity.value, "code": self.code, "message": self.message}
+        body: dict[str, Any] = {"severity": self.severity.value, "code": self.code.code, "message": self.message}
         if self.file is not None:
             body["file"] = self.file
         if self.tensor is not None:
             body["tensor"] = self.tensor
+        body["fix"] = self.code.fix
         return body
 
 
@@ -99,12 +102,12 @@ class Findings:
     checks: list[Check] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
 
-    def error(self, code: str, message: str, *, file: str | None = None, tensor: str | None = None) -> Finding:
+    def error(self, code: Reason, message: str, *, file: str | None = None, tensor: str | None = None) -> Finding:
         finding = Finding(code=code, severity=Severity.ERROR, message=message, file=file, tensor=tensor)
         self.findings.append(finding)
         return finding
 
-    def warning(self, code: str, message: str, *, file: str | None = None, tensor: str | None = None) -> Finding:
+    def warning(self, code: Reason, message: str, *, file: str | None = None, tensor: str | None = None) -> Finding:
         finding = Finding(code=code, severity=Severity.WARNING, message=message, file=file, tensor=tensor)
         self.findings.append(finding)
         return finding

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from modelport.catalog.architecture import Architecture, ArchitectureError
+from modelport.domain import reasons
 from modelport.validation.file_policy import GENERATION_CONFIG, MODEL_CONFIG, SHARD_INDEX, SINGLE_WEIGHTS
 from modelport.validation.findings import Outcome
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
@@ -25,14 +26,14 @@ def check_full(context: RuleContext) -> CopyPlan:
     before = findings.error_count
     if not upload.has(MODEL_CONFIG):
         findings.error(
-            "full.missing_file",
+            reasons.FULL_MISSING_FILE,
             "config.json is missing: a full-weight import needs the model's config.json at the top of the folder.",
             file=MODEL_CONFIG,
         )
     weight_names = sorted(name for name, c in upload.accepted.items() if c.kind == "weights")
     if not weight_names:
         findings.error(
-            "full.missing_file",
+            reasons.FULL_MISSING_FILE,
             "No weights found: a full-weight import needs model.safetensors, or model.safetensors.index.json "
             "with the shards it names.",
         )
@@ -75,14 +76,14 @@ def _check_config(context: RuleContext) -> str | None:
     base = context.upload.base
     before = findings.error_count
     if not isinstance(document, dict):
-        findings.error("full.config_schema", "config.json must be a JSON object.", file=MODEL_CONFIG)
+        findings.error(reasons.FULL_CONFIG_SCHEMA, "config.json must be a JSON object.", file=MODEL_CONFIG)
         findings.checked("full.config", before)
         return None
     try:
         uploaded = Architecture.from_config(document)
     except ArchitectureError as error:
         findings.error(
-            "full.config_architecture",
+            reasons.FULL_CONFIG_ARCHITECTURE,
             f"config.json: {error} — {base.id} is a {base.architecture.model_type} model "
             f"({', '.join(base.architecture.architectures)}).",
             file=MODEL_CONFIG,
@@ -94,14 +95,14 @@ def _check_config(context: RuleContext) -> str | None:
     for key in sorted(set(expected) | set(found)):
         if expected.get(key) != found.get(key):
             findings.error(
-                "full.config_mismatch",
+                reasons.FULL_CONFIG_MISMATCH,
                 f"config.json: {key} is {_show(found.get(key))}; {base.id} has {_show(expected.get(key))} — "
                 "a full fine-tune must keep the base architecture (was it trained from another base model?).",
                 file=MODEL_CONFIG,
             )
     if "quantization_config" in document:
         findings.error(
-            "full.quantized",
+            reasons.FULL_QUANTIZED,
             "config.json declares quantization_config; only unquantized weights can be imported "
             f"(the {base.id} base is {base.config.get('torch_dtype', 'bfloat16')}).",
             file=MODEL_CONFIG,
@@ -109,7 +110,7 @@ def _check_config(context: RuleContext) -> str | None:
     for key in ("rope_scaling", "rope_theta", "max_position_embeddings"):
         if key in document and key in base.config and document[key] != base.config[key]:
             findings.warning(
-                "full.config_changed",
+                reasons.FULL_CONFIG_CHANGED,
                 f"config.json: {key} is {_show(document[key])}; {base.id} has {_show(base.config[key])}. "
                 "This changes how the model behaves at long context.",
                 file=MODEL_CONFIG,
@@ -132,7 +133,7 @@ def _select_shards(context: RuleContext, weight_names: list[str]) -> list[str] |
         if not weight_names:
             return None
         findings.error(
-            "full.missing_index",
+            reasons.FULL_MISSING_INDEX,
             f"Found {', '.join(weight_names[:3])}{' ...' if len(weight_names) > 3 else ''} but no "
             "model.safetensors.index.json: sharded weights need their index (or ship one model.safetensors).",
             file=SHARD_INDEX,
@@ -147,7 +148,7 @@ def _select_shards(context: RuleContext, weight_names: list[str]) -> list[str] |
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items())
     ):
         findings.error(
-            "full.index_schema",
+            reasons.FULL_INDEX_SCHEMA,
             "model.safetensors.index.json must hold a non-empty weight_map of tensor name to shard file name.",
             file=SHARD_INDEX,
         )
@@ -157,21 +158,21 @@ def _select_shards(context: RuleContext, weight_names: list[str]) -> list[str] |
     for shard in referenced:
         if "/" in shard or "\\" in shard or shard.startswith(".") or not shard.endswith(".safetensors"):
             findings.error(
-                "full.index_unsafe_shard",
+                reasons.FULL_INDEX_UNSAFE_SHARD,
                 f"model.safetensors.index.json names the shard {shard!r}; shard names must be plain "
                 "*.safetensors file names in the same folder.",
                 file=SHARD_INDEX,
             )
         elif shard not in upload.accepted:
             findings.error(
-                "full.missing_shard",
+                reasons.FULL_MISSING_SHARD,
                 f"model.safetensors.index.json names {shard}, which is not in the folder.",
                 file=shard,
             )
     for name in weight_names:
         if name not in referenced:
             findings.error(
-                "full.unreferenced_weights",
+                reasons.FULL_UNREFERENCED_WEIGHTS,
                 f"{name} is not named by model.safetensors.index.json; remove it (another tool might load it).",
                 file=name,
             )
@@ -193,7 +194,7 @@ def _collect_tensors(context: RuleContext, shards: list[str]) -> dict[str, Tenso
         for info in header.tensors:
             if info.name in located:
                 findings.error(
-                    "full.duplicate_tensor",
+                    reasons.FULL_DUPLICATE_TENSOR,
                     f"{shard}: tensor {info.name} is also in {located[info.name]}; each tensor must be in one shard.",
                     file=shard,
                     tensor=info.name,
@@ -208,14 +209,14 @@ def _collect_tensors(context: RuleContext, shards: list[str]) -> dict[str, Tenso
             if located.get(name) != shard:
                 where = f"is in {located[name]}" if name in located else "is in no shard"
                 findings.error(
-                    "full.index_mismatch",
+                    reasons.FULL_INDEX_MISMATCH,
                     f"model.safetensors.index.json puts tensor {name} in {shard}, but it {where}.",
                     file=SHARD_INDEX,
                     tensor=name,
                 )
         for name in sorted(set(located) - set(weight_map)):
             findings.error(
-                "full.index_mismatch",
+                reasons.FULL_INDEX_MISMATCH,
                 f"{located[name]}: tensor {name} is not listed in model.safetensors.index.json.",
                 file=located[name],
                 tensor=name,
@@ -225,7 +226,7 @@ def _collect_tensors(context: RuleContext, shards: list[str]) -> dict[str, Tenso
         actual = sum(t.nbytes for t in tensors.values())
         if total_size is not None and total_size != actual:
             findings.error(
-                "full.index_total_size",
+                reasons.FULL_INDEX_TOTAL_SIZE,
                 f"model.safetensors.index.json: metadata.total_size is {total_size}, but the shards hold "
                 f"{actual} bytes of tensors.",
                 file=SHARD_INDEX,
@@ -246,7 +247,7 @@ def _check_manifest(context: RuleContext, tensors: dict[str, TensorInfo], config
     unexpected = sorted(set(tensors) - set(expected))
     if missing:
         findings.error(
-            "full.missing_tensors",
+            reasons.FULL_MISSING_TENSORS,
             f"The checkpoint lacks {len(missing)} tensor{'s' if len(missing) > 1 else ''} of {base.id}: "
             f"{_first(missing)} — the weights do not cover the base architecture.",
             tensor=missing[0],
@@ -256,7 +257,7 @@ def _check_manifest(context: RuleContext, tensors: dict[str, TensorInfo], config
         if "lm_head.weight" in unexpected and architecture.tie_word_embeddings:
             hint = f" ({base.id} ties lm_head to embed_tokens, so a checkpoint has no lm_head.weight.)"
         findings.error(
-            "full.unexpected_tensors",
+            reasons.FULL_UNEXPECTED_TENSORS,
             f"The checkpoint has {len(unexpected)} tensor{'s' if len(unexpected) > 1 else ''} {base.id} does not: "
             f"{_first(unexpected)}{hint}",
             tensor=unexpected[0],
@@ -265,7 +266,7 @@ def _check_manifest(context: RuleContext, tensors: dict[str, TensorInfo], config
         info = tensors[name]
         if info.shape != expected[name]:
             findings.error(
-                "full.shape_mismatch",
+                reasons.FULL_SHAPE_MISMATCH,
                 f"tensor {name} has shape {list(info.shape)}; {base.id} expects {list(expected[name])} — "
                 "was the model trained from another base, or its vocabulary resized?",
                 tensor=name,
@@ -273,12 +274,12 @@ def _check_manifest(context: RuleContext, tensors: dict[str, TensorInfo], config
     dtypes = Counter(info.dtype for info in tensors.values())
     if len(dtypes) > 1:
         findings.error(
-            "full.mixed_dtypes",
+            reasons.FULL_MIXED_DTYPES,
             f"The checkpoint mixes dtypes {dict(dtypes)}; save every tensor in one dtype (bf16 for Qwen).",
         )
     elif config_dtype is not None and dtypes and next(iter(dtypes)) != config_dtype:
         findings.warning(
-            "full.dtype_differs",
+            reasons.FULL_DTYPE_DIFFERS,
             f"config.json declares {config_dtype} but the tensors are {next(iter(dtypes))}.",
             file=MODEL_CONFIG,
         )
@@ -292,7 +293,7 @@ def _check_generation_config(context: RuleContext) -> None:
     before = findings.error_count
     if not isinstance(document, dict):
         findings.error(
-            "full.generation_config", "generation_config.json must be a JSON object.", file=GENERATION_CONFIG
+            reasons.FULL_GENERATION_CONFIG, "generation_config.json must be a JSON object.", file=GENERATION_CONFIG
         )
     else:
         for key in ("eos_token_id", "bos_token_id", "pad_token_id"):
@@ -301,7 +302,7 @@ def _check_generation_config(context: RuleContext) -> None:
             bad = [i for i in ids if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < vocab]
             if bad:
                 findings.error(
-                    "full.generation_config",
+                    reasons.FULL_GENERATION_CONFIG,
                     f"generation_config.json: {key} {value!r} is not a token id of the vocabulary (0-{vocab - 1}).",
                     file=GENERATION_CONFIG,
                 )

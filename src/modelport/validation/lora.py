@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from modelport.catalog.architecture import LinearShape
+from modelport.domain import reasons
+from modelport.domain.reasons import Reason
 from modelport.validation.file_policy import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 from modelport.validation.findings import Outcome
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
@@ -60,7 +62,7 @@ def check_lora(context: RuleContext) -> CopyPlan:
     for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         if not upload.has(name):
             findings.error(
-                "lora.missing_file",
+                reasons.LORA_MISSING_FILE,
                 f"{name} is missing: a LoRA import needs adapter_config.json and adapter_model.safetensors "
                 "at the top of the folder (the files PEFT's save_pretrained writes).",
                 file=name,
@@ -92,41 +94,41 @@ def _check_config(context: RuleContext) -> AdapterConfig | None:
     document = context.upload.documents[ADAPTER_CONFIG]
     before = findings.error_count
 
-    def fail(code: str, message: str) -> None:
+    def fail(code: Reason, message: str) -> None:
         findings.error(code, f"{ADAPTER_CONFIG}: {message}", file=ADAPTER_CONFIG)
 
     if not isinstance(document, dict):
-        fail("lora.config_schema", "must be a JSON object.")
+        fail(reasons.LORA_CONFIG_SCHEMA, "must be a JSON object.")
         findings.checked("lora.config", before)
         return None
     peft_type = document.get("peft_type")
     if peft_type != "LORA":
-        fail("lora.peft_type", f"peft_type is {peft_type!r}; only 'LORA' adapters can be imported.")
+        fail(reasons.LORA_PEFT_TYPE, f"peft_type is {peft_type!r}; only 'LORA' adapters can be imported.")
     rank = document.get("r")
     if not _is_int(rank):
-        fail("lora.config_schema", f"r (the rank) must be an integer; found {rank!r}.")
+        fail(reasons.LORA_CONFIG_SCHEMA, f"r (the rank) must be an integer; found {rank!r}.")
     elif rank not in ALLOWED_RANKS:
         fail(
-            "lora.rank_not_allowed",
+            reasons.LORA_RANK_NOT_ALLOWED,
             f"r is {rank}; the rank must be one of {', '.join(map(str, ALLOWED_RANKS))}. Retrain the adapter "
             "with one of those ranks.",
         )
     alpha = document.get("lora_alpha")
     if not isinstance(alpha, int | float) or isinstance(alpha, bool) or alpha <= 0:
-        fail("lora.config_schema", f"lora_alpha must be a positive number; found {alpha!r}.")
+        fail(reasons.LORA_CONFIG_SCHEMA, f"lora_alpha must be a positive number; found {alpha!r}.")
     targets = document.get("target_modules")
     if not (isinstance(targets, str) and targets) and not (
         isinstance(targets, list) and targets and all(isinstance(t, str) and t for t in targets)
     ):
         fail(
-            "lora.config_schema",
+            reasons.LORA_CONFIG_SCHEMA,
             f"target_modules must be a non-empty list of module names or a pattern; found {targets!r}.",
         )
         targets = None
     elif isinstance(targets, str) and targets != "all-linear":
         if len(targets) > 512 or _NESTED_QUANTIFIER.search(targets):
             fail(
-                "lora.target_pattern",
+                reasons.LORA_TARGET_PATTERN,
                 "target_modules is a regular expression that is too long or has nested quantifiers; "
                 'list the module names instead (e.g. ["q_proj", "v_proj"]).',
             )
@@ -135,64 +137,64 @@ def _check_config(context: RuleContext) -> AdapterConfig | None:
             try:
                 re.compile(targets)
             except re.error as error:
-                fail("lora.target_pattern", f"target_modules is not a valid regular expression ({error}).")
+                fail(reasons.LORA_TARGET_PATTERN, f"target_modules is not a valid regular expression ({error}).")
                 targets = None
 
     if document.get("use_dora"):
-        fail("lora.dora", "use_dora is true; DoRA adapters cannot be served as LoRA. Train without DoRA.")
+        fail(reasons.LORA_DORA, "use_dora is true; DoRA adapters cannot be served as LoRA. Train without DoRA.")
     bias = document.get("bias", "none")
     if bias != "none":
-        fail("lora.bias", f"bias is {bias!r}; only 'none' is supported by LoRA serving engines.")
+        fail(reasons.LORA_BIAS, f"bias is {bias!r}; only 'none' is supported by LoRA serving engines.")
     if document.get("lora_bias"):
-        fail("lora.bias", "lora_bias is true; LoRA serving engines do not support a bias on lora_B.")
+        fail(reasons.LORA_BIAS, "lora_bias is true; LoRA serving engines do not support a bias on lora_B.")
     if document.get("fan_in_fan_out"):
-        fail("lora.fan_in_fan_out", "fan_in_fan_out is true; Qwen linear layers need it false.")
+        fail(reasons.LORA_FAN_IN_FAN_OUT, "fan_in_fan_out is true; Qwen linear layers need it false.")
     modules_to_save = document.get("modules_to_save")
     if modules_to_save:
         fail(
-            "lora.modules_to_save",
+            reasons.LORA_MODULES_TO_SAVE,
             f"modules_to_save is {modules_to_save!r}; full copies of modules (often the embeddings or "
             "lm_head, which changes the vocabulary) cannot be imported with a LoRA adapter.",
         )
     init = document.get("init_lora_weights", True)
     if isinstance(init, str) and init.lower().startswith(_INIT_MODIFYING_BASE):
         fail(
-            "lora.init_modifies_base",
+            reasons.LORA_INIT_MODIFIES_BASE,
             f"init_lora_weights is {init!r}, which changes the base weights during training; such "
             "adapters are only correct with the modified base and cannot be imported.",
         )
     for field in _EXOTIC_FIELDS:
         if document.get(field):
             fail(
-                "lora.unsupported_variant",
+                reasons.LORA_UNSUPPORTED_VARIANT,
                 f"{field} is set; this PEFT variant cannot be served as plain LoRA.",
             )
 
     rank_pattern = document.get("rank_pattern") or {}
     if not isinstance(rank_pattern, dict):
-        fail("lora.config_schema", "rank_pattern must be an object.")
+        fail(reasons.LORA_CONFIG_SCHEMA, "rank_pattern must be an object.")
     elif _is_int(rank):
         different = {k: v for k, v in rank_pattern.items() if v != rank}
         if different:
             module, value = next(iter(different.items()))
             fail(
-                "lora.mixed_ranks",
+                reasons.LORA_MIXED_RANKS,
                 f"rank_pattern gives module {module!r} rank {value} while r is {rank}; every LoRA module "
                 "must use the same rank.",
             )
     alpha_pattern = document.get("alpha_pattern") or {}
     if not isinstance(alpha_pattern, dict):
-        fail("lora.config_schema", "alpha_pattern must be an object.")
+        fail(reasons.LORA_CONFIG_SCHEMA, "alpha_pattern must be an object.")
     elif _is_number(alpha) and any(v != alpha for v in alpha_pattern.values()):
         fail(
-            "lora.mixed_alpha",
+            reasons.LORA_MIXED_ALPHA,
             "alpha_pattern gives some modules another lora_alpha; serving engines apply one scaling to "
             "every module, so the adapter would not behave as trained.",
         )
 
     layers = _layers_to_transform(document.get("layers_to_transform"))
     if layers is False:
-        fail("lora.config_schema", "layers_to_transform must be a layer index or a list of layer indices.")
+        fail(reasons.LORA_CONFIG_SCHEMA, "layers_to_transform must be a layer index or a list of layer indices.")
     findings.checked("lora.config", before)
     if findings.error_count != before or targets is None or not isinstance(rank, int) or not _is_number(alpha):
         return None
@@ -218,24 +220,24 @@ def _check_tensor_names(context: RuleContext, header: SafetensorsHeader) -> list
     tensors: list[LoraTensor] = []
     prefixes_seen: set[str] = set()
 
-    def fail(code: str, info: TensorInfo, message: str) -> None:
+    def fail(code: Reason, info: TensorInfo, message: str) -> None:
         findings.error(code, f"{ADAPTER_WEIGHTS}: tensor {info.name} {message}", file=ADAPTER_WEIGHTS, tensor=info.name)
 
     if not header.tensors:
         findings.error(
-            "lora.empty_adapter",
+            reasons.LORA_EMPTY_ADAPTER,
             f"{ADAPTER_WEIGHTS} holds no tensors; the adapter would change nothing.",
             file=ADAPTER_WEIGHTS,
         )
     for info in header.tensors:
         match = _KEY.match(info.name)
         if match is None:
-            fail("lora.unexpected_tensor", info, _unexpected_reason(info.name))
+            fail(reasons.LORA_UNEXPECTED_TENSOR, info, _unexpected_reason(info.name))
             continue
         module, kind = match["module"], match["kind"]
         if module.startswith(("visual.", "model.visual.")) or ".visual." in module:
             fail(
-                "lora.vision_tensor",
+                reasons.LORA_VISION_TENSOR,
                 info,
                 f"adapts the vision tower; {base_id} imports accept LoRA on the language model only "
                 "(freeze the ViT when training).",
@@ -245,12 +247,12 @@ def _check_tensor_names(context: RuleContext, header: SafetensorsHeader) -> list
         if layer_match is not None:
             prefix, index, sub = layer_match["prefix"], int(layer_match["index"]), layer_match["sub"]
             if prefix not in prefixes:
-                fail("lora.unknown_module", info, _prefix_reason(prefix, prefixes, base_id))
+                fail(reasons.LORA_UNKNOWN_MODULE, info, _prefix_reason(prefix, prefixes, base_id))
                 continue
             prefixes_seen.add(prefix)
             if index >= architecture.num_hidden_layers:
                 fail(
-                    "lora.layer_out_of_range",
+                    reasons.LORA_LAYER_OUT_OF_RANGE,
                     info,
                     f"names layer {index}, but {base_id} has {architecture.num_hidden_layers} layers "
                     f"(0-{architecture.num_hidden_layers - 1}) — was the adapter trained on another base model?",
@@ -259,7 +261,7 @@ def _check_tensor_names(context: RuleContext, header: SafetensorsHeader) -> list
             shape = layer_modules.get(sub)
             if shape is None or kind.startswith("lora_embedding"):
                 fail(
-                    "lora.unknown_module",
+                    reasons.LORA_UNKNOWN_MODULE,
                     info,
                     f"adapts {sub!r}, which is not a LoRA-targetable linear layer of {base_id} (those are "
                     f"{', '.join(sorted(layer_modules))}).",
@@ -269,16 +271,16 @@ def _check_tensor_names(context: RuleContext, header: SafetensorsHeader) -> list
             continue
         top = _top_level_module(module, prefixes)
         if top is None or top not in top_level:
-            fail("lora.unknown_module", info, f"adapts {module!r}, which is not a module of {base_id}.")
+            fail(reasons.LORA_UNKNOWN_MODULE, info, f"adapts {module!r}, which is not a module of {base_id}.")
             continue
         embedding = top == "embed_tokens"
         if embedding != kind.startswith("lora_embedding"):
             expected_kind = "lora_embedding_A/B" if embedding else "lora_A.weight/lora_B.weight"
-            fail("lora.unexpected_tensor", info, f"is a {kind} tensor, but {top} takes {expected_kind}.")
+            fail(reasons.LORA_UNEXPECTED_TENSOR, info, f"is a {kind} tensor, but {top} takes {expected_kind}.")
             continue
         if architecture.model_type in ("qwen2", "qwen2_5_vl"):
             fail(
-                "lora.unsupported_module",
+                reasons.LORA_UNSUPPORTED_MODULE,
                 info,
                 f"adapts {top}; LoRA on the embeddings or lm_head is not supported for Qwen2.5 bases by "
                 "serving engines. Train without embed_tokens/lm_head in target_modules.",
@@ -287,7 +289,7 @@ def _check_tensor_names(context: RuleContext, header: SafetensorsHeader) -> list
         tensors.append(LoraTensor(info=info, module=module, kind=kind, expected=top_level[top], layer=None))
     if len(prefixes_seen) > 1:
         findings.error(
-            "lora.mixed_layouts",
+            reasons.LORA_MIXED_LAYOUTS,
             f"{ADAPTER_WEIGHTS} mixes module layouts ({', '.join(sorted(p + 'layers' for p in prefixes_seen))}); "
             "an adapter must use one.",
             file=ADAPTER_WEIGHTS,
@@ -310,7 +312,7 @@ def _check_shapes_and_ranks(context: RuleContext, config: AdapterConfig, tensors
             rank_found = _rank_of(tensor)
             if rank_found is not None and rank_found != config.rank and _shape_with_rank(tensor, rank_found) == found:
                 findings.error(
-                    "lora.mixed_ranks",
+                    reasons.LORA_MIXED_RANKS,
                     f"{ADAPTER_WEIGHTS}: tensor {tensor.info.name} has rank {rank_found} (shape {list(found)}) "
                     f"while adapter_config.json says r={config.rank}; every module must use the same rank.",
                     file=ADAPTER_WEIGHTS,
@@ -318,7 +320,7 @@ def _check_shapes_and_ranks(context: RuleContext, config: AdapterConfig, tensors
                 )
             else:
                 findings.error(
-                    "lora.shape_mismatch",
+                    reasons.LORA_SHAPE_MISMATCH,
                     f"{ADAPTER_WEIGHTS}: tensor {tensor.info.name} has shape {list(found)}; {base_id} expects "
                     f"{list(expected)} — was the adapter trained on another base model?",
                     file=ADAPTER_WEIGHTS,
@@ -333,7 +335,7 @@ def _check_shapes_and_ranks(context: RuleContext, config: AdapterConfig, tensors
             if (a in kinds) != (b in kinds):
                 present, missing = (a, b) if a in kinds else (b, a)
                 findings.error(
-                    "lora.unpaired_tensor",
+                    reasons.LORA_UNPAIRED_TENSOR,
                     f"{ADAPTER_WEIGHTS}: module {module} has {present} but no {missing}; every LoRA module "
                     "needs both matrices.",
                     file=ADAPTER_WEIGHTS,
@@ -341,7 +343,7 @@ def _check_shapes_and_ranks(context: RuleContext, config: AdapterConfig, tensors
                 )
     if len(ranks) > 1:
         findings.error(
-            "lora.mixed_ranks",
+            reasons.LORA_MIXED_RANKS,
             f"{ADAPTER_WEIGHTS} mixes ranks {sorted(ranks)}; every LoRA module must use the same rank.",
             file=ADAPTER_WEIGHTS,
         )
@@ -349,7 +351,7 @@ def _check_shapes_and_ranks(context: RuleContext, config: AdapterConfig, tensors
         outside = sorted({t.layer for t in tensors if t.layer is not None} - config.layers_to_transform)
         if outside:
             findings.error(
-                "lora.layers_to_transform",
+                reasons.LORA_LAYERS_TO_TRANSFORM,
                 f"{ADAPTER_WEIGHTS} has tensors for layers {outside[:5]} that adapter_config.json's "
                 "layers_to_transform excludes.",
                 file=ADAPTER_WEIGHTS,
@@ -368,7 +370,7 @@ def _check_targets(context: RuleContext, config: AdapterConfig, tensors: list[Lo
         untargeted = sorted(m for m in modules if _leaf(m) in ("lm_head", "embed_tokens"))
         for module in untargeted:
             findings.error(
-                "lora.untargeted_tensor",
+                reasons.LORA_UNTARGETED_TENSOR,
                 f"{ADAPTER_WEIGHTS}: module {module} has LoRA tensors but target_modules 'all-linear' excludes it.",
                 file=ADAPTER_WEIGHTS,
             )
@@ -379,14 +381,14 @@ def _check_targets(context: RuleContext, config: AdapterConfig, tensors: list[Lo
         for module in sorted(modules):
             if not pattern.fullmatch(module):
                 findings.error(
-                    "lora.untargeted_tensor",
+                    reasons.LORA_UNTARGETED_TENSOR,
                     f"{ADAPTER_WEIGHTS}: module {module} has LoRA tensors but does not match target_modules "
                     f"{targets!r}.",
                     file=ADAPTER_WEIGHTS,
                 )
         if not modules:
             findings.error(
-                "lora.target_unbound",
+                reasons.LORA_TARGET_UNBOUND,
                 f"{ADAPTER_CONFIG}: target_modules {targets!r} matches no tensor in {ADAPTER_WEIGHTS}.",
                 file=ADAPTER_CONFIG,
             )
@@ -400,7 +402,7 @@ def _check_targets(context: RuleContext, config: AdapterConfig, tensors: list[Lo
             continue
         if _leaf(target) not in known_leaves:
             findings.error(
-                "lora.unknown_target",
+                reasons.LORA_UNKNOWN_TARGET,
                 f"{ADAPTER_CONFIG}: target_modules names {target!r}, which is not a module of "
                 f"{context.base_id} (its LoRA targets are {', '.join(sorted(known_leaves))}) — was the adapter "
                 "trained on another model?",
@@ -408,7 +410,7 @@ def _check_targets(context: RuleContext, config: AdapterConfig, tensors: list[Lo
             )
         else:
             findings.error(
-                "lora.target_unbound",
+                reasons.LORA_TARGET_UNBOUND,
                 f"{ADAPTER_CONFIG}: target_modules names {target!r} but {ADAPTER_WEIGHTS} has no tensor for "
                 "it; the adapter and its config disagree (was the wrong checkpoint exported?).",
                 file=ADAPTER_CONFIG,
@@ -416,7 +418,7 @@ def _check_targets(context: RuleContext, config: AdapterConfig, tensors: list[Lo
     for module in sorted(modules):
         if not any(module == t or module.endswith("." + t) for t in targets):
             findings.error(
-                "lora.untargeted_tensor",
+                reasons.LORA_UNTARGETED_TENSOR,
                 f"{ADAPTER_WEIGHTS}: module {module} has LoRA tensors but is not in target_modules "
                 f"{targets}; a serving engine configured from adapter_config.json would ignore it.",
                 file=ADAPTER_WEIGHTS,

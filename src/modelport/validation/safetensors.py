@@ -22,6 +22,9 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, Final, NoReturn, TypeAlias
 
+from modelport.domain import reasons
+from modelport.domain.reasons import Reason
+
 ReadRange: TypeAlias = Callable[[int, int], bytes]
 
 # The reference's closed `Dtype` enum (safetensors 0.8) with `bitsize()`; any other name is unknown.
@@ -87,13 +90,13 @@ _SHOWN_CHARS: Final = 80
 class SafetensorsError(Exception):
     """A safetensors file was refused; ``code`` is stable, ``message`` is one sentence for people."""
 
-    def __init__(self, code: str, message: str, tensor: str | None = None) -> None:
+    def __init__(self, code: Reason, message: str, tensor: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.tensor = tensor
 
-    def __reduce__(self) -> tuple[type[SafetensorsError], tuple[str, str, str | None]]:
+    def __reduce__(self) -> tuple[type[SafetensorsError], tuple[Reason, str, str | None]]:
         # Keeps the error intact when it crosses a process boundary (worker pools pickle exceptions).
         return (type(self), (self.code, self.message, self.tensor))
 
@@ -150,7 +153,7 @@ def parse_header(
     """Validate a safetensors file of ``file_size`` bytes from its first ``8 + N`` bytes."""
     if file_size < _PREFIX_BYTES:
         raise SafetensorsError(
-            "safetensors.file_too_small",
+            reasons.SAFETENSORS_FILE_TOO_SMALL,
             f"the file is {file_size} bytes long, but a safetensors file starts with an 8-byte header "
             "length; it is empty or not a safetensors file",
         )
@@ -158,20 +161,20 @@ def parse_header(
     cap = min(max_header_bytes, REFERENCE_MAX_HEADER_BYTES)
     if header_size == 0:
         raise SafetensorsError(
-            "safetensors.header_empty",
+            reasons.SAFETENSORS_HEADER_EMPTY,
             "the header length is 0, but the header must be a JSON object; the file is corrupted "
             "or not a safetensors file",
         )
     # Decided before reading, so a hostile length never makes us fetch or allocate the header.
     if header_size > cap:
         raise SafetensorsError(
-            "safetensors.header_too_large",
+            reasons.SAFETENSORS_HEADER_TOO_LARGE,
             f"the header length is {header_size} bytes, above the limit of {cap}; real model headers "
             "are well under 1 MiB, so the file is corrupted or not a safetensors file",
         )
     if _PREFIX_BYTES + header_size > file_size:
         raise SafetensorsError(
-            "safetensors.header_out_of_bounds",
+            reasons.SAFETENSORS_HEADER_OUT_OF_BOUNDS,
             f"the header length is {header_size} bytes, but only {file_size - _PREFIX_BYTES} bytes "
             "follow the length prefix; the file is truncated or not a safetensors file",
         )
@@ -179,7 +182,7 @@ def parse_header(
     metadata = _check_metadata(root.pop(_METADATA_KEY)) if _METADATA_KEY in root else None
     if len(root) > MAX_TENSORS:
         raise SafetensorsError(
-            "safetensors.too_many_tensors",
+            reasons.SAFETENSORS_TOO_MANY_TENSORS,
             f"the header lists {len(root)} tensors, more than the limit of {MAX_TENSORS}; "
             "split the checkpoint into shards",
         )
@@ -216,14 +219,14 @@ def _read_exact(read_range: ReadRange, offset: int, size: int) -> bytes:
     data = read_range(offset, size)
     if len(data) < size:
         raise SafetensorsError(
-            "safetensors.truncated_read",
+            reasons.SAFETENSORS_TRUNCATED_READ,
             f"reading {size} bytes at offset {offset} returned only {len(data)}; the file is shorter "
             "than its recorded size, so it was cut off or replaced while being read; upload it again",
         )
     if len(data) > size:
         # A reader bug rather than a bad file, but guessing which bytes were meant would be worse.
         raise SafetensorsError(
-            "safetensors.read_overrun",
+            reasons.SAFETENSORS_READ_OVERRUN,
             f"reading {size} bytes at offset {offset} returned {len(data)}; the storage reader is not "
             "honouring the requested range",
         )
@@ -270,7 +273,7 @@ def _parse_int(text: str) -> int | _BadInt:
 
 def _reject_constant(name: str) -> NoReturn:
     raise SafetensorsError(
-        "safetensors.header_nonfinite",
+        reasons.SAFETENSORS_HEADER_NONFINITE,
         f"the header contains the non-standard JSON constant {name}; a header holds only strings "
         "and non-negative integers",
     )
@@ -288,7 +291,7 @@ def _decode_header(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SafetensorsError(
-            "safetensors.header_not_utf8",
+            reasons.SAFETENSORS_HEADER_NOT_UTF8,
             f"the header is not valid UTF-8 (at byte {exc.start} of the header); the file is "
             "corrupted or not a safetensors file",
         ) from None
@@ -302,15 +305,15 @@ def _decode_header(raw: bytes) -> dict[str, Any]:
         root = _decode_json(text, _CHECKED_DECODER)
     if not isinstance(root, dict):  # cannot happen after _check_padding saw '{'; narrows the type
         raise SafetensorsError(
-            "safetensors.header_not_object", f"the header must be a JSON object, but it is {_describe(root)}"
+            reasons.SAFETENSORS_HEADER_NOT_OBJECT, f"the header must be a JSON object, but it is {_describe(root)}"
         )
     if isinstance(root, _DuplicateKeys):
         if root.duplicate == _METADATA_KEY:
             raise SafetensorsError(
-                "safetensors.duplicate_key", "the header has more than one __metadata__ entry; keep one"
+                reasons.SAFETENSORS_DUPLICATE_KEY, "the header has more than one __metadata__ entry; keep one"
             )
         raise SafetensorsError(
-            "safetensors.duplicate_tensor",
+            reasons.SAFETENSORS_DUPLICATE_TENSOR,
             f"the header lists tensor {_show(root.duplicate)} more than once; tensor names must be unique",
             tensor=_clip(root.duplicate),
         )
@@ -325,7 +328,7 @@ def _decode_json(text: str, decoder: json.JSONDecoder) -> Any:
         raise _nesting_error() from None
     except json.JSONDecodeError as exc:
         raise SafetensorsError(
-            "safetensors.header_invalid_json",
+            reasons.SAFETENSORS_HEADER_INVALID_JSON,
             f"the header is not valid JSON ({exc.msg} at character {exc.pos} of the header); "
             "re-save the file with the safetensors library",
         ) from None
@@ -334,18 +337,18 @@ def _decode_json(text: str, decoder: json.JSONDecoder) -> Any:
 def _check_padding(body: str) -> None:
     if not body:
         raise SafetensorsError(
-            "safetensors.header_padding", "the header holds only spaces, but it must be a JSON object"
+            reasons.SAFETENSORS_HEADER_PADDING, "the header holds only spaces, but it must be a JSON object"
         )
     for char, where in ((body[0], "starts"), (body[-1], "ends")):
         # The reference accepts any JSON whitespace here; the format allows only 0x20 as padding.
         if ord(char) in _BAD_PADDING:
             raise SafetensorsError(
-                "safetensors.header_padding",
+                reasons.SAFETENSORS_HEADER_PADDING,
                 f"the header {where} with byte 0x{ord(char):02x}, but only spaces (0x20) may pad it",
             )
     if body[0] != "{":
         raise SafetensorsError(
-            "safetensors.header_not_object",
+            reasons.SAFETENSORS_HEADER_NOT_OBJECT,
             f"the header must be a JSON object starting with '{{', but it starts with {_show(body[0])}",
         )
 
@@ -374,7 +377,7 @@ def _check_structure(raw: bytes) -> bool:
 
 def _nesting_error() -> SafetensorsError:
     return SafetensorsError(
-        "safetensors.header_nesting",
+        reasons.SAFETENSORS_HEADER_NESTING,
         f"the header nests JSON deeper than {_MAX_DEPTH} levels, but tensor entries are flat objects "
         "holding a dtype string and two integer lists",
     )
@@ -383,24 +386,24 @@ def _nesting_error() -> SafetensorsError:
 def _check_metadata(value: object) -> Mapping[str, str]:
     if not isinstance(value, dict):
         raise SafetensorsError(
-            "safetensors.metadata_invalid",
+            reasons.SAFETENSORS_METADATA_INVALID,
             f"__metadata__ must be an object mapping strings to strings, but it is {_describe(value)}",
         )
     if isinstance(value, _DuplicateKeys):
         raise SafetensorsError(
-            "safetensors.duplicate_key",
+            reasons.SAFETENSORS_DUPLICATE_KEY,
             f"__metadata__ has the key {_show(value.duplicate)} more than once; keep one",
         )
     if len(value) > MAX_METADATA_KEYS:
         raise SafetensorsError(
-            "safetensors.metadata_too_large",
+            reasons.SAFETENSORS_METADATA_TOO_LARGE,
             f"__metadata__ has {len(value)} keys, more than the limit of {MAX_METADATA_KEYS}",
         )
     total = 0
     for key, item in value.items():
         if type(item) is not str:
             raise SafetensorsError(
-                "safetensors.metadata_invalid",
+                reasons.SAFETENSORS_METADATA_INVALID,
                 f"__metadata__ value for {_show(key)} is {_describe(item)}, but only strings are allowed",
             )
         try:
@@ -408,19 +411,19 @@ def _check_metadata(value: object) -> Mapping[str, str]:
         except UnicodeEncodeError:
             # Python's json decodes a lone "\ud800" escape; UTF-8 and the reference refuse it.
             raise SafetensorsError(
-                "safetensors.metadata_invalid",
+                reasons.SAFETENSORS_METADATA_INVALID,
                 f"__metadata__ entry {_show(key)} contains an unpaired UTF-16 surrogate escape, "
                 "which is not valid Unicode",
             ) from None
     if total > MAX_METADATA_BYTES:
         raise SafetensorsError(
-            "safetensors.metadata_too_large",
+            reasons.SAFETENSORS_METADATA_TOO_LARGE,
             f"__metadata__ holds {total} bytes of keys and values, more than the limit of {MAX_METADATA_BYTES}",
         )
     fmt = value.get("format")
     if fmt is not None and fmt not in METADATA_FORMATS:
         raise SafetensorsError(
-            "safetensors.metadata_format",
+            reasons.SAFETENSORS_METADATA_FORMAT,
             f"__metadata__ format is {_show(fmt)}, but transformers loads only "
             f'{", ".join(sorted(METADATA_FORMATS))}; save with format "pt"',
         )
@@ -441,7 +444,7 @@ def _check_names(names: list[str]) -> None:
         return
     name = next(n for n in names if len(n) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(n))
     raise SafetensorsError(
-        "safetensors.tensor_name_invalid",
+        reasons.SAFETENSORS_TENSOR_NAME_INVALID,
         f"tensor name {_show(name)} is not a plain module path: use 1 to {MAX_NAME_LENGTH} letters, "
         "digits and '_' in dot-separated parts",
         tensor=_clip(name),
@@ -455,13 +458,13 @@ def _check_tensor(name: str, entry: object, allowed_dtypes: frozenset[str]) -> T
     bits = _BITS.get(dtype) if type(dtype) is str else None
     if bits is None:
         raise SafetensorsError(
-            "safetensors.dtype_unknown",
+            reasons.SAFETENSORS_DTYPE_UNKNOWN,
             f"tensor {_show(name)} has dtype {_describe(dtype)}, which is not a safetensors dtype name",
             tensor=name,
         )
     if dtype not in allowed_dtypes:
         raise SafetensorsError(
-            "safetensors.dtype_not_allowed",
+            reasons.SAFETENSORS_DTYPE_NOT_ALLOWED,
             f"tensor {_show(name)} has dtype {dtype}, but only {', '.join(sorted(allowed_dtypes))} "
             "are accepted; convert the weights before uploading",
             tensor=name,
@@ -489,7 +492,7 @@ def _check_tensor(name: str, entry: object, allowed_dtypes: frozenset[str]) -> T
     # overflow. Running products only grow until the first 0, so that prefix is the one to check.
     if numel >= INDEX_LIMIT or (numel == 0 and math.prod(shape[: shape.index(0)]) >= INDEX_LIMIT):
         raise SafetensorsError(
-            "safetensors.numel_too_large",
+            reasons.SAFETENSORS_NUMEL_TOO_LARGE,
             f"tensor {_show(name)} with shape {list(shape)} has 2**48 or more elements "
             "(multiplying dimension by dimension); no supported model has such a tensor",
             tensor=name,
@@ -497,14 +500,14 @@ def _check_tensor(name: str, entry: object, allowed_dtypes: frozenset[str]) -> T
     total_bits = numel * bits
     if total_bits % 8:
         raise SafetensorsError(
-            "safetensors.misaligned_slice",
+            reasons.SAFETENSORS_MISALIGNED_SLICE,
             f"tensor {_show(name)} has {numel} {dtype} elements, which is {total_bits} bits, "
             "not a whole number of bytes",
             tensor=name,
         )
     if end - begin != total_bits // 8:
         raise SafetensorsError(
-            "safetensors.tensor_size_mismatch",
+            reasons.SAFETENSORS_TENSOR_SIZE_MISMATCH,
             f"tensor {_show(name)} with dtype {dtype} and shape {list(shape)} needs {total_bits // 8} "
             f"bytes, but its data_offsets [{begin}, {end}] cover {end - begin}",
             tensor=name,
@@ -515,20 +518,20 @@ def _check_tensor(name: str, entry: object, allowed_dtypes: frozenset[str]) -> T
 def _explain_entry(name: str, entry: object) -> NoReturn:
     if isinstance(entry, _DuplicateKeys):
         raise SafetensorsError(
-            "safetensors.duplicate_key",
+            reasons.SAFETENSORS_DUPLICATE_KEY,
             f"tensor {_show(name)} has the key {_show(entry.duplicate)} more than once",
             tensor=name,
         )
     if not isinstance(entry, dict):
         raise SafetensorsError(
-            "safetensors.tensor_entry_invalid",
+            reasons.SAFETENSORS_TENSOR_ENTRY_INVALID,
             f"tensor {_show(name)} must be an object with dtype, shape and data_offsets, but it is {_describe(entry)}",
             tensor=name,
         )
     missing = ", ".join(sorted(_ENTRY_KEYS - entry.keys())) or "none"
     extra = ", ".join(_show(k) for k in sorted(entry.keys() - _ENTRY_KEYS)[:5]) or "none"
     raise SafetensorsError(
-        "safetensors.tensor_entry_invalid",
+        reasons.SAFETENSORS_TENSOR_ENTRY_INVALID,
         f"tensor {_show(name)} must have exactly the keys dtype, shape and data_offsets "
         f"(missing: {missing}; unexpected: {extra})",
         tensor=name,
@@ -538,13 +541,13 @@ def _explain_entry(name: str, entry: object) -> NoReturn:
 def _check_shape(name: str, shape: object) -> tuple[int, ...]:
     if type(shape) is not list:
         raise SafetensorsError(
-            "safetensors.shape_invalid",
+            reasons.SAFETENSORS_SHAPE_INVALID,
             f"shape of tensor {_show(name)} must be a list of integers, but it is {_describe(shape)}",
             tensor=name,
         )
     if len(shape) > MAX_RANK:
         raise SafetensorsError(
-            "safetensors.rank_too_large",
+            reasons.SAFETENSORS_RANK_TOO_LARGE,
             f"tensor {_show(name)} has {len(shape)} dimensions, more than the limit of {MAX_RANK}",
             tensor=name,
         )
@@ -552,7 +555,7 @@ def _check_shape(name: str, shape: object) -> tuple[int, ...]:
         # `type(...) is int` because bool is an int subclass and `true` must not pass as 1.
         if type(dim) is not int or not 0 <= dim < INDEX_LIMIT:
             raise SafetensorsError(
-                "safetensors.shape_invalid",
+                reasons.SAFETENSORS_SHAPE_INVALID,
                 f"shape of tensor {_show(name)} contains {_describe(dim)}, but dimensions must be "
                 "integers from 0 to 2**48 - 1",
                 tensor=name,
@@ -563,7 +566,7 @@ def _check_shape(name: str, shape: object) -> tuple[int, ...]:
 def _check_offsets(name: str, offsets: object) -> tuple[int, int]:
     if type(offsets) is not list or len(offsets) != 2:
         raise SafetensorsError(
-            "safetensors.offsets_invalid",
+            reasons.SAFETENSORS_OFFSETS_INVALID,
             f"data_offsets of tensor {_show(name)} must be a list [begin, end], but it is {_describe(offsets)}",
             tensor=name,
         )
@@ -571,14 +574,14 @@ def _check_offsets(name: str, offsets: object) -> tuple[int, int]:
     for value in offsets:
         if type(value) is not int or not 0 <= value < INDEX_LIMIT:
             raise SafetensorsError(
-                "safetensors.offsets_invalid",
+                reasons.SAFETENSORS_OFFSETS_INVALID,
                 f"data_offsets of tensor {_show(name)} contain {_describe(value)}, but offsets must "
                 "be integers from 0 to 2**48 - 1",
                 tensor=name,
             )
     if begin > end:
         raise SafetensorsError(
-            "safetensors.offsets_invalid",
+            reasons.SAFETENSORS_OFFSETS_INVALID,
             f"data_offsets of tensor {_show(name)} are [{begin}, {end}], but begin must not exceed end",
             tensor=name,
         )
@@ -593,14 +596,14 @@ def _check_coverage(tensors: list[TensorInfo], data_size: int) -> None:
         if tensor.begin > position:
             after = f"tensor {_show(previous)} ends" if previous else "the data buffer starts"
             raise SafetensorsError(
-                "safetensors.offset_gap",
+                reasons.SAFETENSORS_OFFSET_GAP,
                 f"tensor {_show(tensor.name)} begins at data offset {tensor.begin}, but {after} at "
                 f"{position}, leaving {tensor.begin - position} bytes that no tensor covers",
                 tensor=tensor.name,
             )
         if tensor.begin < position:
             raise SafetensorsError(
-                "safetensors.offset_overlap",
+                reasons.SAFETENSORS_OFFSET_OVERLAP,
                 f"tensor {_show(tensor.name)} begins at data offset {tensor.begin}, inside tensor "
                 f"{_show(previous)} which ends at {position}; tensors must not share bytes",
                 tensor=tensor.name,
@@ -609,13 +612,13 @@ def _check_coverage(tensors: list[TensorInfo], data_size: int) -> None:
         previous = tensor.name
     if position < data_size:
         raise SafetensorsError(
-            "safetensors.trailing_bytes",
+            reasons.SAFETENSORS_TRAILING_BYTES,
             f"the file has {data_size - position} bytes after the last tensor's data (tensors cover "
             f"{position} of {data_size} data bytes); remove the appended bytes or re-save the file",
         )
     if position > data_size:
         raise SafetensorsError(
-            "safetensors.data_truncated",
+            reasons.SAFETENSORS_DATA_TRUNCATED,
             f"the tensors need {position} data bytes, but only {data_size} follow the header; the "
             "file was cut off, upload it again",
         )

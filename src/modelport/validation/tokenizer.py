@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from modelport.domain import reasons
 from modelport.validation.file_policy import MODEL_CONFIG, PROCESSOR_FILES, TOKENIZER_FILES
 from modelport.validation.findings import Outcome
 from modelport.validation.json_files import JsonFileError, parse_json
@@ -60,7 +61,7 @@ def _check_chat_template(context: RuleContext) -> None:
     for name, template in shipped.items():
         if template not in references:
             findings.error(
-                "tokenizer.chat_template_changed",
+                reasons.TOKENIZER_CHAT_TEMPLATE_CHANGED,
                 f"{name}: the chat template differs from {base.id}'s {_first_difference(references[0], template)}; "
                 "imports must keep the base model's chat template (remove the file or restore the original).",
                 file=name,
@@ -80,7 +81,7 @@ def _check_identical_files(context: RuleContext, shipped: list[str]) -> None:
         compared += 1
         if not _same_content(name, upload.texts.get(name), references[name]):
             findings.error(
-                "tokenizer.changed",
+                reasons.TOKENIZER_CHANGED,
                 f"{name} differs from {upload.base.id}'s reference copy; imports must keep the base model's "
                 "vocabulary and tokenizer (remove the file or restore the original).",
                 file=name,
@@ -98,7 +99,7 @@ def _check_identical_files(context: RuleContext, shipped: list[str]) -> None:
         ):
             if tokenizer_config.get(key) != reference_config.get(key):
                 findings.error(
-                    "tokenizer.changed",
+                    reasons.TOKENIZER_CHANGED,
                     f"tokenizer_config.json: {key} differs from {upload.base.id}'s reference; special tokens "
                     "and added tokens must stay as in the base model.",
                     file="tokenizer_config.json",
@@ -140,7 +141,7 @@ def _check_vocabulary_bounds(context: RuleContext, shipped: list[str]) -> None:
         out_of_range = [i for i in values if not 0 <= i < vocab_size]
         if out_of_range:
             findings.error(
-                "tokenizer.vocabulary_changed",
+                reasons.TOKENIZER_VOCABULARY_CHANGED,
                 f"{name}: token id {max(out_of_range)} is outside {upload.base.id}'s vocabulary "
                 f"(vocab_size {vocab_size}); added tokens would need a resized embedding, which imports do not allow.",
                 file=name,

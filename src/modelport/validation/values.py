@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from modelport.domain import reasons
 from modelport.validation.findings import Finding, Severity
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
 
@@ -94,7 +95,7 @@ class ValueScanner:
         for name in broken[:_MAX_REPORTED]:
             results.append(
                 Finding(
-                    code="values.non_finite",
+                    code=reasons.VALUES_NON_FINITE,
                     severity=Severity.ERROR,
                     message=(
                         f"{self.file}: tensor {name} contains NaN or Inf values; the weights are broken "
@@ -110,7 +111,7 @@ class ValueScanner:
         if checked and len(zero) == len(checked):
             results.append(
                 Finding(
-                    code="values.untrained_adapter",
+                    code=reasons.VALUES_UNTRAINED_ADAPTER,
                     severity=Severity.WARNING,
                     message=(
                         f"{self.file}: every lora_B matrix is all zeros, so the adapter changes nothing "
@@ -122,7 +123,7 @@ class ValueScanner:
         elif zero:
             results.append(
                 Finding(
-                    code="values.zero_lora_b",
+                    code=reasons.VALUES_ZERO_LORA_B,
                     severity=Severity.WARNING,
                     message=(
                         f"{self.file}: {len(zero)} of {len(checked)} lora_B matrices are all zeros "
