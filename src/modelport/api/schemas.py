@@ -24,9 +24,9 @@ from modelport.domain.storage_names import (
     check_display_name,
     check_object_key,
 )
+from modelport.limits import MAX_REQUEST_BODY_BYTES
 
-MAX_BODY_BYTES = 1024 * 1024
-_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes."
+_TOO_LARGE = f"The request body is larger than {MAX_REQUEST_BODY_BYTES} bytes."
 
 
 class StorageInfoBody(BaseModel):
@@ -122,20 +122,20 @@ def create_body_schema() -> dict[str, Any]:
 
 
 async def read_capped_body(request: Request) -> bytes:
-    """The request body, refused past MAX_BODY_BYTES without buffering more than that."""
+    """The request body, refused past MAX_REQUEST_BODY_BYTES without buffering more than that."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared is not None and declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
         raise InvalidParameter(_TOO_LARGE)
     received = bytearray()
     async for chunk in request.stream():
         received += chunk
-        if len(received) > MAX_BODY_BYTES:
+        if len(received) > MAX_REQUEST_BODY_BYTES:
             raise InvalidParameter(_TOO_LARGE)
     return bytes(received)
 
 
 def parse_create_body(raw: bytes) -> NewJob:
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw) > MAX_REQUEST_BODY_BYTES:
         raise InvalidParameter(_TOO_LARGE)
     try:
         document = json.loads(raw)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from modelport.catalog.architecture import Architecture, ArchitectureError
+from modelport.limits import BASE_CONFIG_BYTES, BASE_OPTIONS_BYTES, BASE_REFERENCE_BYTES
 from modelport.strict_json import JsonFileError, find_key, parse_json
 
 BUILTIN_IDS: Final = (
@@ -39,22 +40,6 @@ BUILTIN_IDS: Final = (
 )
 WEIGHT_TYPES: Final = frozenset({"lora", "full"})
 
-_MiB: Final = 1 << 20
-CONFIG_CAP: Final = 1 * _MiB
-OPTIONS_CAP: Final = 64 * 1024
-# Reference files an operator may put beside a base's config.json, with their size caps.
-REFERENCE_FILES: Final[Mapping[str, int]] = {
-    "tokenizer_config.json": 4 * _MiB,
-    "chat_template.jinja": 4 * _MiB,
-    "chat_template.json": 4 * _MiB,
-    "tokenizer.json": 32 * _MiB,
-    "vocab.json": 4 * _MiB,
-    "merges.txt": 4 * _MiB,
-    "special_tokens_map.json": 4 * _MiB,
-    "added_tokens.json": 4 * _MiB,
-    "generation_config.json": 4 * _MiB,
-    "preprocessor_config.json": 4 * _MiB,
-}
 # Small JSON files whose top level is settings (not a token table), so a stray auto_map there
 # would be code-loading configuration we must not bless as a reference.
 _SETTINGS_JSON: Final = frozenset(
@@ -200,7 +185,7 @@ def _load_operator_base(root_fd: int, name: str, shown: Path, builtins: Mapping[
     if dir_fd is None:
         raise CatalogError(f"{shown}: disappeared while the catalog was loading.")
     try:
-        config_raw = _read_file(dir_fd, "config.json", CONFIG_CAP, shown / "config.json")
+        config_raw = _read_file(dir_fd, "config.json", BASE_CONFIG_BYTES, shown / "config.json")
         weight_types = _read_options(dir_fd, shown / "modelport.json")
         references = _read_references(dir_fd, shown)
     finally:
@@ -242,7 +227,7 @@ def _parse_base_config(raw: bytes, shown: str) -> tuple[dict[str, Any], Architec
 
 
 def _read_options(dir_fd: int, shown: Path) -> frozenset[str] | None:
-    raw = _read_file(dir_fd, "modelport.json", OPTIONS_CAP, shown)
+    raw = _read_file(dir_fd, "modelport.json", BASE_OPTIONS_BYTES, shown)
     if raw is None:
         return None
     options = _parse_json_object(raw, str(shown))
@@ -259,7 +244,7 @@ def _read_options(dir_fd: int, shown: Path) -> frozenset[str] | None:
 
 def _read_references(dir_fd: int, shown: Path) -> dict[str, bytes]:
     references: dict[str, bytes] = {}
-    for name, cap in REFERENCE_FILES.items():
+    for name, cap in BASE_REFERENCE_BYTES.items():
         raw = _read_file(dir_fd, name, cap, shown / name)
         if raw is None:
             continue

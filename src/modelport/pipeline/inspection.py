@@ -14,24 +14,19 @@ from modelport.catalog.catalog import BaseModel
 from modelport.domain import reasons
 from modelport.domain.jobs import StorageInfo, WeightType
 from modelport.domain.reasons import Reason
+from modelport.limits import MAX_ADAPTER_BYTES, MAX_HEADER_BYTES, MAX_LISTED_FILES, MAX_SHARD_BYTES, small_file_cap
 from modelport.storage.interface import BucketNotFound, SourceBucket, StorageError
 from modelport.storage.registry import StorageRegistry
+from modelport.strict_json import JsonFileError, find_key, parse_json
 from modelport.validation.file_policy import Classified, classify
 from modelport.validation.findings import FileRecord, FileStatus, Finding, Findings, ImportFailed, Severity
 from modelport.validation.full import check_full
-from modelport.validation.json_files import JsonFileError, cap_for, find_key, parse_json
 from modelport.validation.lora import check_lora
 from modelport.validation.safetensors import SafetensorsError, SafetensorsHeader, parse_header
 from modelport.validation.tokenizer import check_tokenizer_files
 from modelport.validation.upload import CopyPlan, RuleContext, Upload
 
 OSS_FAILURE = "Failed to get files from OSS. Check the files in OSS."
-MAX_FILES = 10_000
-MAX_HEADER_BYTES = 16 * 1024 * 1024
-GIB = 1024**3
-# Weights larger than these cannot be a real file of any supported base: refuse before reading.
-MAX_ADAPTER_BYTES = 16 * GIB
-MAX_SHARD_BYTES = 256 * GIB
 # auto_map is searched in every small JSON file; the big vocabulary files hold no configuration.
 _NO_AUTO_MAP_SCAN = frozenset({"tokenizer.json", "vocab.json"})
 
@@ -101,17 +96,17 @@ def inspect_upload(
 
 def _list(bucket: SourceBucket, prefix: str, weight_type: WeightType, location: str) -> list[Classified]:
     try:
-        entries = list(bucket.list(prefix, limit=MAX_FILES + 1))
+        entries = list(bucket.list(prefix, limit=MAX_LISTED_FILES + 1))
     except StorageError as error:
         raise ImportFailed(_oss_failure(reasons.STORAGE_UNREADABLE, str(error))) from None
     if not entries:
         raise ImportFailed(_oss_failure(reasons.STORAGE_EMPTY_PREFIX, f"No files were found under {location}."))
-    if len(entries) > MAX_FILES:
+    if len(entries) > MAX_LISTED_FILES:
         raise ImportFailed(
             Finding(
                 code=reasons.FILES_TOO_MANY,
                 severity=Severity.ERROR,
-                message=f"{location} holds more than {MAX_FILES} files; upload only the model folder.",
+                message=f"{location} holds more than {MAX_LISTED_FILES} files; upload only the model folder.",
             )
         )
     return [classify(entry, weight_type) for entry in entries]
@@ -125,7 +120,7 @@ def _read_small_files(
     for name, item in sorted(accepted.items()):
         if name.endswith(".safetensors"):
             continue
-        cap = cap_for(name)
+        cap = small_file_cap(name)
         if item.size > cap:
             findings.error(
                 reasons.FILES_TOO_LARGE,

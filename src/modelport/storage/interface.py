@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+# The commit marker of a published model: a model store holds a model only if this file is there.
+MANIFEST_NAME = "manifest.json"
+
 
 class StorageError(Exception):
     """A storage failure whose message is safe to show to the user who created the job."""

@@ -13,10 +13,9 @@ import stat
 import time
 from pathlib import Path
 
-from modelport.storage.interface import StorageError
+from modelport.storage.interface import MANIFEST_NAME, StorageError
 from modelport.storage.local_bucket import LocalRangeReader
 
-MANIFEST_NAME = "manifest.json"
 _STAGING = ".staging"
 _TRASH = ".trash"
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -28,8 +28,8 @@ import opendal
 from opendal import exceptions as opendal_errors
 from opendal.file import File
 
-from modelport.storage.interface import StorageError
-from modelport.storage.local_models import MANIFEST_NAME, check_plain_name
+from modelport.storage.interface import MANIFEST_NAME, StorageError
+from modelport.storage.local_models import check_plain_name
 from modelport.storage.opendal_access import (
     OPENDAL_ERRORS,
     ObjectStoreSpec,

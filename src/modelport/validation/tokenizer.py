@@ -13,9 +13,9 @@ import difflib
 from typing import Any
 
 from modelport.domain import reasons
+from modelport.strict_json import JsonFileError, parse_json
 from modelport.validation.file_policy import MODEL_CONFIG, PROCESSOR_FILES, TOKENIZER_FILES
 from modelport.validation.findings import Outcome
-from modelport.validation.json_files import JsonFileError, parse_json
 from modelport.validation.upload import CopyItem, RuleContext
 
 _TEMPLATE_SOURCES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json", MODEL_CONFIG)
