@@ -1,7 +1,7 @@
 """Databases for the benchmarks: a fresh PostgreSQL database made and dropped per run, job timestamps read
 straight from `import_jobs`, and fast seeding of many jobs (COPY on PostgreSQL, executemany on SQLite).
 
-Seeding writes rows the way `JobRepository` would leave them and then rebuilds `job_counts` (the
+Seeding writes rows the way `JobWrites` would leave them and then rebuilds `job_counts` (the
 per-(workspace, status) counts the list route reads for `total`) from the rows, so the table stays
 consistent with what the server believes.
 """

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, text
 
 import machine
 from database import engine_for, fresh_postgres_database, seed_jobs, sqlite_url, workspace_of_key
-from modelport.db.jobs_repository import JobRepository
+from modelport.db.job_queue import JobQueue
 from modelport.domain.jobs import JobStatus
 from processes import BENCH_KEY, ApiServer, WorkerProcess, base_env, wait_for
 from tables import Table, save
@@ -148,11 +148,11 @@ def drain_run(folder: Path, url: str, jobs: int, workers: int, table: Table, rep
 
 
 def repository_rate(url: str, jobs: int) -> float:
-    """Jobs per second of JobRepository.claim_next + finish alone, one thread, no worker, no storage."""
+    """Jobs per second of JobQueue.claim_next + finish alone, one thread, no worker, no storage."""
     engine = engine_for(url)
     try:
         reseed_pending(engine, jobs, stem="repo")
-        repository = JobRepository(engine)
+        repository = JobQueue(engine)
         began = time.perf_counter()
         done = 0
         while (claim := repository.claim_next(f"bench:{os.getpid()}", 30, 3)) is not None:

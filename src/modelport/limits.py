@@ -46,6 +46,10 @@ SMALL_FILE_BYTES: Final[Mapping[str, int]] = MappingProxyType(
 )
 DEFAULT_SMALL_FILE_BYTES: Final = 1 * MIB
 
+# -- what the gate stores and returns -----------------------------------------------------------------
+MAX_REPORT_BYTES: Final = 1 * MIB  # a job's validation report, as stored and as returned
+MAX_REPORT_FILES: Final = 1_000  # file entries listed in a report; the rest are counted
+
 # -- the catalog (operator files) -------------------------------------------------------------------
 BASE_CONFIG_BYTES: Final = 1 * MIB
 BASE_OPTIONS_BYTES: Final = 64 * KIB

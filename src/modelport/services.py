@@ -1,7 +1,8 @@
 """The wiring: everything a process needs, built once from `Settings` and passed down.
 
 Opening services migrates an empty database and refuses an outdated one, loads the base-model
-catalog and the storage configuration; nothing here runs at import time.
+catalog and the storage configuration; nothing here runs at import time. The use cases
+(`modelport.usecases`) and the worker are built over a `Services`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from sqlalchemy import Engine
 
 from modelport.catalog.catalog import Catalog, load_catalog
 from modelport.db.engine import make_engine
-from modelport.db.jobs_repository import JobRepository
+from modelport.db.job_queue import JobQueue
+from modelport.db.job_reads import JobReads
+from modelport.db.job_writes import JobWrites
 from modelport.db.keys_repository import KeyRepository
 from modelport.db.migrations import ensure_schema
 from modelport.settings import Settings
@@ -27,7 +30,9 @@ from modelport.storage.registry import StorageRegistry
 class Services:
     settings: Settings
     engine: Engine
-    jobs: JobRepository
+    reads: JobReads
+    writes: JobWrites
+    queue: JobQueue
     keys: KeyRepository
     catalog: Catalog
     storage: StorageRegistry
@@ -50,7 +55,7 @@ class Services:
             listener()
 
     def close(self) -> None:
-        self.jobs.close()
+        self.reads.close()
         self.engine.dispose()
 
 
@@ -63,10 +68,13 @@ def open_services(settings: Settings) -> Services:
     except BaseException:
         engine.dispose()
         raise
+    reads = JobReads(engine)
     return Services(
         settings=settings,
         engine=engine,
-        jobs=JobRepository(engine),
+        reads=reads,
+        writes=JobWrites(engine, reads),
+        queue=JobQueue(engine),
         keys=KeyRepository(engine),
         catalog=catalog,
         storage=storage,

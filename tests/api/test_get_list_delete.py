@@ -21,9 +21,9 @@ def create(client: TestClient, auth: dict[str, str], **extra: Any) -> dict[str, 
 
 def finish(services: Services, status: JobStatus, error: str | None = None) -> str:
     """Claim the oldest pending job and finish it as `status` (what a worker does)."""
-    claim = services.jobs.claim_next("test-owner", 30, 3)
+    claim = services.queue.claim_next("test-owner", 30, 3)
     assert claim is not None
-    assert services.jobs.finish(claim.job.job_id, "test-owner", status, error_code=error, reason_code="x")
+    assert services.queue.finish(claim.job.job_id, "test-owner", status, error_code=error, reason_code="x")
     return claim.job.job_id
 
 
@@ -95,7 +95,7 @@ def test_list_is_newest_first_and_stable_across_pages(client: TestClient, auth: 
 def test_ties_on_gmt_create_are_broken_by_job_id(
     client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("modelport.db.jobs_repository.now_ms", lambda: 1_700_000_000_123)
+    monkeypatch.setattr("modelport.db.job_writes.now_ms", lambda: 1_700_000_000_123)
     created = [create(client, auth)["job_id"] for _ in range(6)]
     first = client.get(IMPORT, headers=auth, params={"page_size": 3}).json()["output"]["list"]
     second = client.get(IMPORT, headers=auth, params={"page_size": 3, "page_no": 2}).json()["output"]["list"]
@@ -183,7 +183,7 @@ def test_deleting_a_pending_or_running_job_is_denied(
 ) -> None:
     running = create(client, auth)
     pending = create(client, auth)
-    assert services.jobs.claim_next("test-owner", 30, 3) is not None
+    assert services.queue.claim_next("test-owner", 30, 3) is not None
     for job in (running, pending):
         body = assert_error(client.delete(f"{IMPORT}/{job['job_id']}", headers=auth), 400, "OperationDenied")
         assert body["message"] == "The import job is currently running and cannot be deleted."

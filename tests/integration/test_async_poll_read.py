@@ -28,15 +28,15 @@ def test_awaited_read_answers_as_the_blocking_read(services: Services) -> None:
     async def reads() -> list[object]:
         try:
             return [
-                await services.jobs.get_for_key_async(key_hash, job_id),
-                await services.jobs.get_for_key_async(hash_key(other_key), job_id),
-                await services.jobs.get_for_key_async(key_hash, "no-such-job"),
+                await services.reads.get_for_key_async(key_hash, job_id),
+                await services.reads.get_for_key_async(hash_key(other_key), job_id),
+                await services.reads.get_for_key_async(key_hash, "no-such-job"),
             ]
         finally:
-            await services.jobs.aclose()
+            await services.reads.aclose()
 
     mine, not_mine, missing = asyncio.run(reads())
-    assert mine == services.jobs.get_for_key(key_hash, job_id)
+    assert mine == services.reads.get_for_key(key_hash, job_id)
     assert mine is not None and mine.job_id == job_id
     assert not_mine is None and missing is None
 
@@ -46,7 +46,7 @@ def test_idle_connections_killed_by_the_server_are_replaced(services: Services) 
 
     async def read_kill_read() -> tuple[object, object, int]:
         try:
-            before = await services.jobs.get_for_key_async(key_hash, job_id)
+            before = await services.reads.get_for_key_async(key_hash, job_id)
             with services.engine.connect() as connection:
                 killed = connection.execute(
                     text(
@@ -55,10 +55,10 @@ def test_idle_connections_killed_by_the_server_are_replaced(services: Services) 
                         "AND state = 'idle' AND application_name = ''"
                     )
                 ).scalar_one()
-            after = await services.jobs.get_for_key_async(key_hash, job_id)
+            after = await services.reads.get_for_key_async(key_hash, job_id)
             return before, after, killed
         finally:
-            await services.jobs.aclose()
+            await services.reads.aclose()
 
     before, after, killed = asyncio.run(read_kill_read())
     assert killed >= 1  # the awaited read's idle connection was among them

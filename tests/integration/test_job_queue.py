@@ -9,9 +9,9 @@ from collections import Counter
 from sqlalchemy import func, select, text, update
 
 from modelport.db.engine import make_engine
-from modelport.db.jobs_repository import JobRepository
+from modelport.db.job_queue import JobQueue
 from modelport.db.schema import import_jobs
-from modelport.domain.jobs import JobStatus, NewJob, StorageInfo, WeightType
+from modelport.domain.jobs import JobFilter, JobStatus, NewJob, Phase, StorageInfo, WeightType
 from modelport.services import Services
 
 
@@ -52,8 +52,8 @@ def assert_counts_match_rows(services: Services) -> None:
 
 def test_jobs_are_claimed_oldest_first(services: Services) -> None:
     ws = workspace(services)
-    created = [services.jobs.create(ws, new_job(n)).job_id for n in range(3)]
-    claimed = [services.jobs.claim_next(f"w{n}", 30, 3) for n in range(4)]
+    created = [services.writes.create(ws, new_job(n)).job_id for n in range(3)]
+    claimed = [services.queue.claim_next(f"w{n}", 30, 3) for n in range(4)]
     assert [c.job.job_id for c in claimed[:3] if c] == created
     assert claimed[3] is None
     assert all(c.job.status == JobStatus.RUNNING and c.attempt == 1 for c in claimed[:3] if c)
@@ -62,43 +62,43 @@ def test_jobs_are_claimed_oldest_first(services: Services) -> None:
 
 def test_only_the_lease_owner_can_heartbeat_or_finish(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
-    claim = services.jobs.claim_next("owner-a", 30, 3)
+    job = services.writes.create(ws, new_job())
+    claim = services.queue.claim_next("owner-a", 30, 3)
     assert claim is not None
-    assert not services.jobs.heartbeat(job.job_id, "owner-b", 30)
-    assert not services.jobs.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
-    assert services.jobs.heartbeat(job.job_id, "owner-a", 30, phase="copying", bytes_done=5, bytes_total=10)
-    progress = services.jobs.get(ws, job.job_id).progress  # type: ignore[union-attr]
+    assert not services.queue.heartbeat(job.job_id, "owner-b", 30)
+    assert not services.queue.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
+    assert services.queue.heartbeat(job.job_id, "owner-a", 30, phase=Phase.COPYING, bytes_done=5, bytes_total=10)
+    progress = services.reads.get(ws, job.job_id).progress  # type: ignore[union-attr]
     assert (progress.phase, progress.bytes_done, progress.bytes_total) == ("copying", 5, 10)
-    assert services.jobs.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED, report={"ok": True})
-    assert not services.jobs.finish(job.job_id, "owner-a", JobStatus.FAILED, error_code="late")
-    assert services.jobs.get(ws, job.job_id).status == JobStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert services.queue.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED, report={"ok": True})
+    assert not services.queue.finish(job.job_id, "owner-a", JobStatus.FAILED, error_code="late")
+    assert services.reads.get(ws, job.job_id).status == JobStatus.SUCCEEDED  # type: ignore[union-attr]
     assert_counts_match_rows(services)
 
 
 def test_an_expired_lease_is_reclaimed_and_the_old_owner_is_fenced_off(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
-    assert services.jobs.claim_next("owner-a", 30, 3) is not None
-    assert services.jobs.claim_next("owner-b", 30, 3) is None
+    job = services.writes.create(ws, new_job())
+    assert services.queue.claim_next("owner-a", 30, 3) is not None
+    assert services.queue.claim_next("owner-b", 30, 3) is None
     expire_lease(services, job.job_id)
-    reclaimed = services.jobs.claim_next("owner-b", 30, 3)
+    reclaimed = services.queue.claim_next("owner-b", 30, 3)
     assert reclaimed is not None and reclaimed.attempt == 2
-    assert not services.jobs.heartbeat(job.job_id, "owner-a", 30)
-    assert not services.jobs.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED)
-    assert services.jobs.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
+    assert not services.queue.heartbeat(job.job_id, "owner-a", 30)
+    assert not services.queue.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED)
+    assert services.queue.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
     assert_counts_match_rows(services)
 
 
 def test_a_job_fails_after_its_attempts_are_used_up(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
+    job = services.writes.create(ws, new_job())
     for attempt in range(1, 4):
-        claim = services.jobs.claim_next(f"owner-{attempt}", 30, 3)
+        claim = services.queue.claim_next(f"owner-{attempt}", 30, 3)
         assert claim is not None and claim.attempt == attempt
         expire_lease(services, job.job_id)
-    assert services.jobs.claim_next("owner-4", 30, 3) is None
-    failed = services.jobs.get(ws, job.job_id)
+    assert services.queue.claim_next("owner-4", 30, 3) is None
+    failed = services.reads.get(ws, job.job_id)
     assert failed is not None and failed.status == JobStatus.FAILED
     assert failed.reason_code == "worker.attempts_exhausted"
     assert "3 attempts" in (failed.error_code or "")
@@ -107,45 +107,45 @@ def test_a_job_fails_after_its_attempts_are_used_up(services: Services) -> None:
 
 def test_the_reaper_pass_fails_exhausted_jobs_without_a_claim(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
+    job = services.writes.create(ws, new_job())
     for attempt in range(3):
-        assert services.jobs.claim_next(f"owner-{attempt}", 30, 3) is not None
+        assert services.queue.claim_next(f"owner-{attempt}", 30, 3) is not None
         expire_lease(services, job.job_id)
-    assert services.jobs.fail_exhausted(3) == 1
-    assert services.jobs.fail_exhausted(3) == 0
-    assert services.jobs.get(ws, job.job_id).status == JobStatus.FAILED  # type: ignore[union-attr]
+    assert services.queue.fail_exhausted(3) == 1
+    assert services.queue.fail_exhausted(3) == 0
+    assert services.reads.get(ws, job.job_id).status == JobStatus.FAILED  # type: ignore[union-attr]
     assert_counts_match_rows(services)
 
 
 def test_a_released_job_is_claimable_at_once_and_the_attempt_does_not_count(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
+    job = services.writes.create(ws, new_job())
     for _ in range(5):
-        claim = services.jobs.claim_next("owner-a", 30, 3)
+        claim = services.queue.claim_next("owner-a", 30, 3)
         assert claim is not None and claim.attempt == 1
-        assert services.jobs.release(job.job_id, "owner-a")
-    assert services.jobs.get(ws, job.job_id).status == JobStatus.RUNNING  # type: ignore[union-attr]
+        assert services.queue.release(job.job_id, "owner-a")
+    assert services.reads.get(ws, job.job_id).status == JobStatus.RUNNING  # type: ignore[union-attr]
     assert_counts_match_rows(services)
 
 
 def test_an_abandoned_job_is_retried_and_the_attempt_counts(services: Services) -> None:
     ws = workspace(services)
-    job = services.jobs.create(ws, new_job())
-    assert services.jobs.claim_next("owner-a", 30, 3) is not None
-    assert services.jobs.abandon(job.job_id, "owner-a")
-    retry = services.jobs.claim_next("owner-b", 30, 3)
+    job = services.writes.create(ws, new_job())
+    assert services.queue.claim_next("owner-a", 30, 3) is not None
+    assert services.queue.abandon(job.job_id, "owner-a")
+    retry = services.queue.claim_next("owner-b", 30, 3)
     assert retry is not None and retry.attempt == 2
 
 
 def test_expiring_the_leases_of_dead_owners(services: Services) -> None:
     ws = workspace(services)
-    first = services.jobs.create(ws, new_job(1))
-    services.jobs.create(ws, new_job(2))
-    assert services.jobs.claim_next("dead", 30, 3) is not None
-    assert services.jobs.claim_next("alive", 30, 3) is not None
-    assert services.jobs.running_owners() == {"dead", "alive"}
-    assert services.jobs.expire_leases_of(["dead"]) == 1
-    reclaimed = services.jobs.claim_next("new", 30, 3)
+    first = services.writes.create(ws, new_job(1))
+    services.writes.create(ws, new_job(2))
+    assert services.queue.claim_next("dead", 30, 3) is not None
+    assert services.queue.claim_next("alive", 30, 3) is not None
+    assert services.queue.running_owners() == {"dead", "alive"}
+    assert services.queue.expire_leases_of(["dead"]) == 1
+    reclaimed = services.queue.claim_next("new", 30, 3)
     assert reclaimed is not None and reclaimed.job.job_id == first.job_id
 
 
@@ -153,14 +153,14 @@ def test_concurrent_claimers_never_take_the_same_job(services: Services) -> None
     ws = workspace(services)
     total = 60
     for n in range(total):
-        services.jobs.create(ws, new_job(n))
+        services.writes.create(ws, new_job(n))
     claimed: list[str] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
 
     def drain(owner: str) -> None:
         engine = make_engine(services.settings.database_url)  # one pool per claimer, like a process
-        repository = JobRepository(engine)
+        repository = JobQueue(engine)
         try:
             while (claim := repository.claim_next(owner, 30, 3)) is not None:
                 with lock:
@@ -184,13 +184,15 @@ def test_concurrent_claimers_never_take_the_same_job(services: Services) -> None
 
 def test_counts_follow_creates_transitions_and_deletes(services: Services) -> None:
     alpha, beta = workspace(services, "alpha"), workspace(services, "beta")
-    jobs = [services.jobs.create(ws, new_job(n)) for n, ws in enumerate([alpha, alpha, beta, alpha])]
+    jobs = [services.writes.create(ws, new_job(n)) for n, ws in enumerate([alpha, alpha, beta, alpha])]
     for outcome in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-        claim = services.jobs.claim_next("w", 30, 3)
+        claim = services.queue.claim_next("w", 30, 3)
         assert claim is not None
-        services.jobs.finish(claim.job.job_id, "w", outcome, error_code="x")
-    services.jobs.delete_finished(alpha, jobs[0].job_id)
+        services.queue.finish(claim.job.job_id, "w", outcome, error_code="x")
+    finished = services.reads.get_by_id(jobs[0].job_id)
+    assert finished is not None and services.writes.delete_finished(finished)
+    assert not services.writes.delete_finished(finished)  # gone already: someone else won
     assert_counts_match_rows(services)
-    page = services.jobs.list(alpha, page_no=1, page_size=10)
+    page = services.reads.page(alpha, page_no=1, page_size=10, where=JobFilter())
     assert page.total == 2 and len(page.jobs) == 2
-    assert services.jobs.list(beta, page_no=1, page_size=10, status=JobStatus.PENDING).total == 1
+    assert services.reads.page(beta, page_no=1, page_size=10, where=JobFilter(status=JobStatus.PENDING)).total == 1

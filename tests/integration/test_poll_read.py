@@ -23,7 +23,7 @@ def test_each_read_sees_the_latest_commit_from_any_thread(services: Services) ->
     seen: list[str] = []
 
     def poll() -> None:
-        job = services.jobs.get_for_key(key_hash, job_id)
+        job = services.reads.get_for_key(key_hash, job_id)
         assert job is not None
         seen.append(job.status.value)
 
@@ -40,8 +40,8 @@ def test_each_read_sees_the_latest_commit_from_any_thread(services: Services) ->
 
 def test_closing_the_services_closes_the_kept_connections(services: Services) -> None:
     key_hash, job_id = key_hash_and_pending_job(services, "poll-reads")
-    assert services.jobs.get_for_key(key_hash, job_id) is not None
+    assert services.reads.get_for_key(key_hash, job_id) is not None
     services.close()
     # Closed, not leaked: a read after shutdown opens a fresh connection rather than failing.
-    assert services.jobs.get_for_key(key_hash, job_id) is not None
+    assert services.reads.get_for_key(key_hash, job_id) is not None
     services.close()

@@ -27,6 +27,7 @@ from modelport.services import open_services
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from modelport.storage.interface import ModelStore
+from modelport.usecases.deletion import delete_finished_job
 from modelport.worker.worker import Worker
 from tests.support import s3_server as moto
 from tests.support.jobs import running_job
@@ -291,10 +292,10 @@ def test_a_worker_imports_from_s3_and_delete_removes_every_object(
     worker = Worker(services, concurrency=2)
     try:
         workspace = services.keys.ensure_workspace("alpha")
-        good = services.jobs.create(
+        good = services.writes.create(
             workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("my-bucket", PREFIX), None)
         )
-        unknown = services.jobs.create(
+        unknown = services.writes.create(
             workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("not-configured", PREFIX), None)
         )
         worker.start()
@@ -302,7 +303,7 @@ def test_a_worker_imports_from_s3_and_delete_removes_every_object(
         finished: dict[str, Job] = {}
         while len(finished) < 2 and time.monotonic() < deadline:
             for job_id in (good.job_id, unknown.job_id):
-                current = services.jobs.get_by_id(job_id)
+                current = services.reads.get_by_id(job_id)
                 if current is not None and current.status.is_terminal:
                     finished[job_id] = current
             time.sleep(0.05)
@@ -314,8 +315,7 @@ def test_a_worker_imports_from_s3_and_delete_removes_every_object(
         assert (finished[unknown.job_id].error_code or "").startswith(OSS_MESSAGE)
         assert_published_exactly(deployment, good.model_name)
 
-        services.jobs.delete_finished(workspace, good.job_id)
-        services.model_store.delete(good.model_name)
+        assert delete_finished_job(services.writes, services.model_store, finished[good.job_id])
         assert deployment.server.keys(deployment.store) == []
         assert services.model_store.read_manifest(good.model_name) is None
     finally:

@@ -12,15 +12,21 @@ from modelport import __version__
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.errors import install_error_handlers
 from modelport.api.routes import extensions, imports, operations
+from modelport.db.job_counts import status_counts
 from modelport.metrics import watch_job_counts
+from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
+from modelport.usecases.dry_run import DryRuns
+from modelport.usecases.imports import ImportJobs
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, inspect: Inspector | None = None) -> FastAPI:
+    """The app over `services`; dry runs inspect through `inspect` (the validation sandbox in a server)."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await services.jobs.aclose()
+        await services.reads.aclose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -35,7 +41,8 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    watch_job_counts(services.jobs.status_counts)
+    app.state.imports = ImportJobs(services, DryRuns(inspect or in_process(services.storage)))
+    watch_job_counts(lambda: status_counts(services.engine))
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(imports.router)

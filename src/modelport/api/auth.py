@@ -1,21 +1,12 @@
-"""Bearer-key authentication: a request's key resolves to its workspace or the request fails."""
+"""Bearer keys at the HTTP edge: reading the key from the Authorization header. Whether the key is
+valid, and whose workspace it opens, is the use case's (`ImportJobs.authenticate`)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from modelport.db.keys_repository import KeyRepository, is_well_formed
+from modelport.db.keys_repository import is_well_formed
 from modelport.domain.errors import InvalidApiKey
-
-INVALID_KEY_MESSAGE = "The API key is invalid or has been revoked."
-
-
-def authenticate(request: Request, keys: KeyRepository) -> int:
-    """The caller's workspace id; raises InvalidApiKey for a missing, malformed, unknown or revoked key."""
-    workspace_id = keys.authenticate(bearer_key(request))
-    if workspace_id is None:
-        raise InvalidApiKey(INVALID_KEY_MESSAGE)
-    return workspace_id
 
 
 def bearer_key(request: Request) -> str:

@@ -8,13 +8,14 @@ The job object's fields per route follow the contract exactly: `weight_type` onl
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 
 from modelport.domain.errors import InvalidParameter
-from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
+from modelport.domain.jobs import Job, JobFilter, JobStatus, NewJob, Phase, StorageInfo, WeightType, format_gmt
 from modelport.domain.storage_names import (
     BUCKET_NAME_PATTERN,
     MAX_DISPLAY_NAME_CHARS,
@@ -164,13 +165,25 @@ def _sentence(error: ValidationError) -> str:
     return f"{where}: {first['msg']}."
 
 
-def parse_list_query(params: dict[str, str]) -> tuple[int, int, JobStatus | None, str | None, str | None]:
-    """page_no, page_size, status, model_name and base_model (a modelport extension: the base id)."""
-    page_no = _positive_int(params, "page_no", default=1, maximum=None)
-    page_size = _positive_int(params, "page_size", default=10, maximum=100)
+@dataclass(frozen=True)
+class ListQuery:
+    page_no: int
+    page_size: int
+    where: JobFilter
+
+
+def parse_list_query(params: dict[str, str]) -> ListQuery:
+    """page_no, page_size and the filters: status, model_name, base_model (a modelport extension)."""
     raw_status = params.get("status")
-    status = JobStatus.parse_filter(raw_status) if raw_status is not None else None
-    return page_no, page_size, status, params.get("model_name"), params.get("base_model")
+    return ListQuery(
+        page_no=_positive_int(params, "page_no", default=1, maximum=None),
+        page_size=_positive_int(params, "page_size", default=10, maximum=100),
+        where=JobFilter(
+            status=JobStatus.parse_filter(raw_status) if raw_status is not None else None,
+            model_name=params.get("model_name"),
+            base_model=params.get("base_model"),
+        ),
+    )
 
 
 def _positive_int(params: dict[str, str], name: str, *, default: int, maximum: int | None) -> int:
@@ -184,6 +197,22 @@ def _positive_int(params: dict[str, str], name: str, *, default: int, maximum: i
         bound = f"between 1 and {maximum}" if maximum is not None else "at least 1"
         raise InvalidParameter(f"{name} must be {bound}; got {raw}.")
     return value
+
+
+def progress_object(job: Job) -> dict[str, Any]:
+    """A job's live progress, as the report route shows it."""
+    progress = job.progress
+    phase = progress.phase or (Phase.QUEUED if job.status == JobStatus.PENDING else None)
+    body: dict[str, Any] = {
+        "status": job.status.value,
+        "phase": phase.value if phase is not None else None,
+        "bytes_done": progress.bytes_done,
+        "bytes_total": progress.bytes_total,
+        "attempts": job.attempts,
+    }
+    if progress.updated_at_ms is not None:
+        body["updated_at"] = format_gmt(progress.updated_at_ms)
+    return body
 
 
 def job_object(job: Job, *, include_weight_type: bool = False) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from modelport.catalog.architecture import Architecture, ArchitectureError
+from modelport.domain.jobs import WeightType
 from modelport.limits import BASE_CONFIG_BYTES, BASE_OPTIONS_BYTES, BASE_REFERENCE_BYTES
 from modelport.strict_json import JsonFileError, find_key, parse_json
 
@@ -38,7 +39,7 @@ BUILTIN_IDS: Final = (
     "qwen2.5-vl-72b-instruct",
     "qwen2.5-vl-7b-instruct",
 )
-WEIGHT_TYPES: Final = frozenset({"lora", "full"})
+WEIGHT_TYPES: Final = frozenset(WeightType)
 
 # Small JSON files whose top level is settings (not a token table), so a stray auto_map there
 # would be code-loading configuration we must not bless as a reference.
@@ -62,7 +63,7 @@ class BaseModel:
     id: str
     architecture: Architecture
     config: Mapping[str, Any]
-    weight_types: frozenset[str]
+    weight_types: frozenset[WeightType]
     reference_files: Mapping[str, bytes]
     origin: str  # "builtin" | "data_dir"
     # Every official release of the base's chat template (builtin bases); an operator's reference
@@ -105,7 +106,7 @@ class BaseModel:
                 "out_hidden_size": vision.out_hidden_size,
             },
             "parameter_count": arch.parameter_count(),
-            "weight_types": sorted(self.weight_types),
+            "weight_types": sorted(weight_type.value for weight_type in self.weight_types),
             "origin": self.origin,
             "has_reference_chat_template": self.has_reference_chat_template,
         }
@@ -226,7 +227,7 @@ def _parse_base_config(raw: bytes, shown: str) -> tuple[dict[str, Any], Architec
         raise CatalogError(f"{shown}: {exc}") from exc
 
 
-def _read_options(dir_fd: int, shown: Path) -> frozenset[str] | None:
+def _read_options(dir_fd: int, shown: Path) -> frozenset[WeightType] | None:
     raw = _read_file(dir_fd, "modelport.json", BASE_OPTIONS_BYTES, shown)
     if raw is None:
         return None
@@ -235,11 +236,10 @@ def _read_options(dir_fd: int, shown: Path) -> frozenset[str] | None:
     if unknown:
         raise CatalogError(f"{shown}: unknown key(s) {', '.join(unknown)}; the only key is weight_types.")
     value = options.get("weight_types")
-    if not isinstance(value, list) or not value or not all(v in ("lora", "full") for v in value):
-        raise CatalogError(
-            f'{shown}: weight_types must be a non-empty list of "lora" and/or "full"; found {value!r:.60}.'
-        )
-    return frozenset(value)
+    if not isinstance(value, list) or not value or not all(v in WeightType.values() for v in value):
+        allowed = " and/or ".join(f'"{v}"' for v in WeightType.values())
+        raise CatalogError(f"{shown}: weight_types must be a non-empty list of {allowed}; found {value!r:.60}.")
+    return frozenset(WeightType(v) for v in value)
 
 
 def _read_references(dir_fd: int, shown: Path) -> dict[str, bytes]:

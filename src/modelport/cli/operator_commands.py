@@ -10,16 +10,18 @@ from modelport.cli.startup import load_settings
 from modelport.db.engine import make_engine
 from modelport.db.keys_repository import DEFAULT_WORKSPACE, KeyManagementError, KeyRepository
 from modelport.db.migrations import SchemaError, ensure_schema, upgrade
+from modelport.usecases.workspaces import Workspaces
 
 
-def _key_repository() -> KeyRepository:
+def _workspaces() -> Workspaces:
+    """The workspace use cases over the database alone (no catalog or storage needed)."""
     settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)
     except SchemaError as error:
         raise click.ClickException(str(error)) from None
-    return KeyRepository(engine)
+    return Workspaces(KeyRepository(engine))
 
 
 @click.group()
@@ -31,19 +33,19 @@ def keys() -> None:
 @click.option("--workspace", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace the key belongs to.")
 def create_key(workspace: str) -> None:
     """Create a key; it is printed once, as the last line."""
-    repository = _key_repository()
     try:
-        plaintext, record = repository.create_key(workspace)
+        created = _workspaces().create_key(workspace)
     except KeyManagementError as error:
         raise click.ClickException(str(error)) from None
+    record = created.record
     click.echo(f"Created key {record.id} in workspace {record.workspace!r}. Store it now; it is not shown again:")
-    click.echo(plaintext)
+    click.echo(created.plaintext)
 
 
 @keys.command("list")
 def list_keys() -> None:
     """List keys: id, workspace, prefix, creation time, state."""
-    records = _key_repository().list_keys()
+    records = _workspaces().list_keys()
     if not records:
         click.echo("No API keys. Create one with: modelport keys create --workspace default")
         return
@@ -59,7 +61,7 @@ def list_keys() -> None:
 def revoke_key(key: str) -> None:
     """Revoke KEY, given as its id, its prefix as `keys list` shows it, or the key itself."""
     try:
-        record = _key_repository().revoke(key)
+        record = _workspaces().revoke_key(key)
     except KeyManagementError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Revoked key {record.id} ({record.key_prefix}...) of workspace {record.workspace!r}.")

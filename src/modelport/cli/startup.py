@@ -10,6 +10,7 @@ from modelport.db.migrations import SchemaError
 from modelport.services import Services, open_services
 from modelport.settings import Settings, SettingsError
 from modelport.storage.config import StorageConfigError
+from modelport.usecases.workspaces import Workspaces
 
 
 def load_settings() -> Settings:
@@ -28,18 +29,14 @@ def open_services_or_exit(settings: Settings) -> Services:
 
 def provision_keys(services: Services) -> None:
     """MODELPORT_API_KEY is made valid in workspace 'default'; with no key at all, one is created."""
-    keys = services.keys
-    if services.settings.api_key:
-        try:
-            keys.ensure_key(services.settings.api_key, DEFAULT_WORKSPACE)
-        except KeyManagementError as error:
-            raise click.ClickException(str(error)) from None
-        return
-    if keys.count_active() == 0:
-        plaintext, _record = keys.create_key(DEFAULT_WORKSPACE)
+    try:
+        created = Workspaces(services.keys).provision(services.settings.api_key)
+    except KeyManagementError as error:
+        raise click.ClickException(str(error)) from None
+    if created is not None:
         click.echo(
-            "No API key existed, so one was created in workspace 'default'. It is shown only once:\n"
-            f"  {plaintext}\n"
+            f"No API key existed, so one was created in workspace {DEFAULT_WORKSPACE!r}. It is shown only once:\n"
+            f"  {created.plaintext}\n"
             "Use it as 'Authorization: Bearer <key>'; `modelport keys create` makes more.",
             err=True,
         )

@@ -11,6 +11,7 @@ import click
 from prometheus_client import start_http_server
 
 from modelport.cli.startup import load_settings, open_services_or_exit
+from modelport.db.job_counts import status_counts
 from modelport.logs import configure_logging
 from modelport.metrics import REGISTRY, watch_job_counts
 from modelport.worker.allocator import limit_malloc_arenas
@@ -34,7 +35,7 @@ def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | N
     services = open_services_or_exit(settings)
     worker = Worker(services, concurrency=concurrency)
     if metrics_port is not None:
-        watch_job_counts(services.jobs.status_counts)
+        watch_job_counts(lambda: status_counts(services.engine))
         start_http_server(metrics_port, registry=REGISTRY)
     stop = threading.Event()
 

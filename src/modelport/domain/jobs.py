@@ -125,6 +125,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class JobFilter:
+    """The list route's filters; None means "any"."""
+
+    status: JobStatus | None = None
+    model_name: str | None = None  # the generated name, exactly
+    base_model: str | None = None  # a base id, exactly (a modelport extension)
+
+
+@dataclass(frozen=True)
 class NewJob:
     """A create request that passed every synchronous rule."""
 

@@ -538,6 +538,20 @@ VALUES_ZERO_LORA_B: Final = _reason(
     "Check the training run if this is unexpected.",
 )
 
+# -- the gate itself ------------------------------------------------------------------------------------
+
+GATE_INTERNAL_ERROR: Final = _reason(
+    "gate.internal_error",
+    "A rule of the gate failed unexpectedly on this upload, so the upload could not be verified and is "
+    "refused (fail closed). This is a modelport bug.",
+    "Report it to the operator with the job id; the log has the details.",
+)
+GATE_RESOURCE_LIMIT: Final = _reason(
+    "gate.resource_limit",
+    "Validating the upload exceeded the CPU time, memory or wall time validation may use.",
+    "Check that the files are what a training library writes; hostile or malformed files cause this.",
+)
+
 # -- the run of a job -----------------------------------------------------------------------------------
 
 CATALOG_UNKNOWN_BASE: Final = _reason(

@@ -2,8 +2,10 @@
 feed every chunk to the SHA-256, the value scanner and the staging writer.
 
 Memory is bounded by `read_concurrency x chunk_bytes` per file being copied, whatever the model's
-size. The first `8 + N` bytes of each safetensors file are compared with the header that was
-validated, so what is published is exactly what was checked, even if the source changes meanwhile.
+size. Every file carries the `Pin` of the bytes the rules read (a small file whole, a safetensors
+file's 8 + N header bytes); the copy hashes the same bytes again and refuses to commit a file whose
+digest differs, so what is published is exactly what was checked even if the source changes
+meanwhile. The tensor data itself is checked in this same pass, so it needs no pin.
 """
 
 from __future__ import annotations
@@ -48,16 +50,17 @@ def copy_file(
     writer: ObjectWriter,
     options: CopyOptions,
     *,
-    header_digest: str | None,
     on_bytes: Callable[[int], None],
     should_stop: Callable[[], bool],
 ) -> CopiedFile:
+    if item.pin is None:
+        raise ValueError(f"{item.name} has no pin: every copied file must have been read by the rules")
     reader = bucket.open(prefix, item.name)
     try:
         if reader.size != item.size:
             raise ImportFailed(_changed(item.name, f"its size was {item.size} bytes and is now {reader.size}"))
         scanner = ValueScanner(item.name, item.header, item.zero_check) if item.header is not None else None
-        header_end = item.header.data_start if item.header is not None else 0
+        header_end = item.pin.length
         header_hash = hashlib.sha256()
         digest = hashlib.sha256()
         with ThreadPoolExecutor(max_workers=options.read_concurrency, thread_name_prefix="read") as pool:
@@ -72,8 +75,9 @@ def copy_file(
                     scanner.feed(offset, chunk)
                 writer.write(chunk)
                 on_bytes(len(chunk))
-        if header_digest is not None and header_hash.hexdigest() != header_digest:
-            raise ImportFailed(_changed(item.name, "its header is not the one that was validated"))
+        if header_hash.hexdigest() != item.pin.sha256:
+            what = "its header is" if item.header is not None else "its content is"
+            raise ImportFailed(_changed(item.name, f"{what} not what was validated"))
         writer.commit()
     except BaseException:
         writer.abort()
@@ -118,6 +122,7 @@ def _changed(name: str, detail: str) -> Finding:
     return Finding(
         code=reasons.STORAGE_FILE_CHANGED,
         severity=Severity.ERROR,
-        message=f"{name} changed while it was being imported ({detail}); upload it again and retry the import.",
+        message=f"{name} changed during import ({detail}); nothing was published. Upload it again and create "
+        "a new import job.",
         file=name,
     )

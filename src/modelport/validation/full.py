@@ -22,7 +22,6 @@ _SHOWN_DIFFERENCES = 3
 def check_full(context: RuleContext) -> CopyPlan:
     findings = context.findings
     upload = context.upload
-    plan = CopyPlan()
     before = findings.error_count
     if not upload.has(MODEL_CONFIG):
         findings.error(
@@ -43,30 +42,32 @@ def check_full(context: RuleContext) -> CopyPlan:
     shards = _select_shards(context, weight_names)
     if shards is None:
         findings.check("full.tensors", Outcome.SKIPPED, "the weights files are inconsistent")
-        return plan
+        return CopyPlan()
     tensors = _collect_tensors(context, shards)
     if tensors is not None:
         _check_manifest(context, tensors, config_dtype)
     if GENERATION_CONFIG in upload.documents:
         _check_generation_config(context)
 
-    for name in (MODEL_CONFIG, GENERATION_CONFIG, SHARD_INDEX):
-        if name in upload.accepted:
-            plan.items.append(CopyItem(name=name, size=upload.accepted[name].size))
+    items = [
+        CopyItem(name=name, size=upload.accepted[name].size)
+        for name in (MODEL_CONFIG, GENERATION_CONFIG, SHARD_INDEX)
+        if name in upload.accepted
+    ]
     for shard in shards:
         header = upload.headers[shard]
-        plan.items.append(CopyItem(name=shard, size=header.file_size, header=header))
+        items.append(CopyItem(name=shard, size=header.file_size, header=header))
     all_tensors = [t for shard in shards for t in upload.headers[shard].tensors]
-    plan.summary.update(
-        {
+    return CopyPlan(
+        items=tuple(items),
+        summary={
             "tensor_count": len(all_tensors),
             "parameters": sum(t.numel for t in all_tensors),
             "dtypes": dict(sorted(Counter(t.dtype for t in all_tensors).items())),
             "shards": len(shards),
             "total_tensor_bytes": sum(t.nbytes for t in all_tensors),
-        }
+        },
     )
-    return plan
 
 
 def _check_config(context: RuleContext) -> str | None:

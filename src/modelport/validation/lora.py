@@ -57,7 +57,6 @@ class LoraTensor:
 def check_lora(context: RuleContext) -> CopyPlan:
     findings = context.findings
     upload = context.upload
-    plan = CopyPlan()
     before = findings.error_count
     for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         if not upload.has(name):
@@ -73,7 +72,7 @@ def check_lora(context: RuleContext) -> CopyPlan:
     header = upload.headers.get(ADAPTER_WEIGHTS)
     if header is None:
         findings.check("lora.tensors", Outcome.SKIPPED, "adapter_model.safetensors could not be read")
-        return plan
+        return CopyPlan()
     tensors = _check_tensor_names(context, header)
     if config is not None:
         _check_shapes_and_ranks(context, config, tensors)
@@ -82,11 +81,10 @@ def check_lora(context: RuleContext) -> CopyPlan:
         findings.check("lora.shapes", Outcome.SKIPPED, "adapter_config.json is unusable")
 
     zero_check = frozenset(t.info.name for t in tensors if t.kind in ("lora_B.weight", "lora_embedding_B"))
+    items = [CopyItem(name=ADAPTER_WEIGHTS, size=header.file_size, header=header, zero_check=zero_check)]
     if upload.has(ADAPTER_CONFIG):
-        plan.items.append(CopyItem(name=ADAPTER_CONFIG, size=upload.accepted[ADAPTER_CONFIG].size))
-    plan.items.append(CopyItem(name=ADAPTER_WEIGHTS, size=header.file_size, header=header, zero_check=zero_check))
-    plan.summary.update(_summary(config, header, tensors))
-    return plan
+        items.append(CopyItem(name=ADAPTER_CONFIG, size=upload.accepted[ADAPTER_CONFIG].size))
+    return CopyPlan(items=tuple(items), summary=_summary(config, header, tensors))
 
 
 def _check_config(context: RuleContext) -> AdapterConfig | None:

@@ -32,21 +32,36 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """What the copy must find again: the SHA-256 of a file's first `length` bytes as the rules read
+    them (the whole of a small file, the 8 + N header bytes of a safetensors file), and the object
+    store's ETag when it gave one."""
+
+    length: int
+    sha256: str
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
 class CopyItem:
     name: str
     size: int
     header: SafetensorsHeader | None = None
     zero_check: frozenset[str] = frozenset()  # tensors whose being all-zero deserves a warning
+    pin: Pin | None = None  # set by the inspection for every file a rule read
 
 
-@dataclass
+@dataclass(frozen=True)
 class CopyPlan:
-    items: list[CopyItem] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    items: tuple[CopyItem, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def total_bytes(self) -> int:
         return sum(item.size for item in self.items)
+
+    def names(self) -> frozenset[str]:
+        return frozenset(item.name for item in self.items)
 
 
 @dataclass

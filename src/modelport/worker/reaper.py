@@ -11,6 +11,7 @@ import logging
 import time
 
 from modelport.services import Services
+from modelport.usecases.deletion import sweep_orphans
 
 logger = logging.getLogger("modelport.reaper")
 
@@ -23,13 +24,12 @@ class Reaper:
         self._last_orphan_sweep = 0.0
 
     def run_once(self) -> None:
-        jobs = self._services.jobs
         store = self._services.model_store
-        failed = jobs.fail_exhausted(self._services.settings.max_attempts)
+        failed = self._services.queue.fail_exhausted(self._services.settings.max_attempts)
         if failed:
             logger.warning("failed %d job(s) that used up their attempts", failed)
         staged = store.staged_model_names()
-        running = jobs.running_model_names(staged)
+        running = self._services.reads.running_model_names(staged)
         for name in staged:
             if name not in running and store.sweep_staging(name):
                 logger.info("removed stale staging data of %s", name)
@@ -37,14 +37,6 @@ class Reaper:
             self.sweep_orphans()
 
     def sweep_orphans(self) -> int:
+        """The reaper's half of the delete protocol (usecases.deletion)."""
         self._last_orphan_sweep = time.monotonic()
-        store = self._services.model_store
-        names = store.model_names()
-        known = self._services.jobs.model_names(names)
-        removed = 0
-        for name in names:
-            if name not in known:
-                store.delete(name)
-                removed += 1
-                logger.info("removed model %s: its job no longer exists", name)
-        return removed
+        return sweep_orphans(self._services.reads, self._services.model_store)

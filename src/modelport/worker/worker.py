@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 from modelport.clock import now_ms
 from modelport.db.job_notifications import ClaimableJobListener
-from modelport.db.jobs_repository import Claim
-from modelport.domain.jobs import JobStatus
+from modelport.db.job_queue import Claim
+from modelport.domain.jobs import JobStatus, Phase
 from modelport.logs import current_job_id
 from modelport.metrics import CLAIM_LATENCY, IMPORT_DURATION, QUEUE_WAIT
 from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer
+from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
@@ -32,14 +33,14 @@ PROGRESS_SECONDS = 2.0
 @dataclass
 class _Run:
     claim: Claim
-    phase: str = "claimed"
+    phase: Phase = Phase.CLAIMED
     bytes_done: int = 0
     bytes_total: int | None = None
     lost: bool = False
     cancelled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def progress(self, phase: str, done: int, total: int | None) -> None:
+    def progress(self, phase: Phase, done: int, total: int | None) -> None:
         with self.lock:
             self.phase, self.bytes_done = phase, done
             if total is not None:
@@ -50,12 +51,14 @@ class _Run:
 
 
 class Worker:
-    def __init__(self, services: Services, *, concurrency: int = 1) -> None:
+    def __init__(self, services: Services, *, concurrency: int = 1, inspect: Inspector | None = None) -> None:
         self._services = services
         self._settings = services.settings
         self._concurrency = concurrency
         self.owner = new_owner_id()
-        self._importer = Importer(services.settings, services.storage, services.catalog)
+        self._importer = Importer(
+            services.settings, services.storage, services.catalog, inspect or in_process(services.storage)
+        )
         self._reaper = Reaper(services)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -107,7 +110,7 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 with CLAIM_LATENCY.time():
-                    claim = self._services.jobs.claim_next(
+                    claim = self._services.queue.claim_next(
                         self.owner, self._settings.lease_seconds, self._settings.max_attempts
                     )
             except Exception:
@@ -156,19 +159,19 @@ class Worker:
             if run.lost:
                 logger.warning("import %s: lease lost; another worker owns it now", job.job_id)
             else:
-                self._services.jobs.release(job.job_id, self.owner)
+                self._services.queue.release(job.job_id, self.owner)
                 logger.info("import %s handed back to the queue", job.job_id)
             return
         except Exception:
             IMPORT_DURATION.labels("crashed").observe(time.monotonic() - began)
             logger.exception("import %s crashed; it will be retried", job.job_id, extra={"job_id": job.job_id})
-            self._services.jobs.abandon(job.job_id, self.owner)
+            self._services.queue.abandon(job.job_id, self.owner)
             return
         finally:
             with self._runs_lock:
                 self._runs.pop(job.job_id, None)
         IMPORT_DURATION.labels(result.status.value).observe(time.monotonic() - began)
-        finished = self._services.jobs.finish(
+        finished = self._services.queue.finish(
             job.job_id,
             self.owner,
             result.status,
@@ -190,7 +193,7 @@ class Worker:
         with run.lock:
             phase, done, total = run.phase, run.bytes_done, run.bytes_total
         try:
-            owned = self._services.jobs.heartbeat(
+            owned = self._services.queue.heartbeat(
                 run.claim.job.job_id,
                 self.owner,
                 self._settings.lease_seconds,
@@ -210,7 +213,7 @@ class Worker:
             raise CopyCancelled()
 
     def _after_lost_finish(self, job_id: str, model_name: str, status: JobStatus) -> None:
-        current = self._services.jobs.get_by_id(job_id)
+        current = self._services.reads.get_by_id(job_id)
         logger.warning("import %s: lease lost before finishing; not recording %s", job_id, status.value)
         orphaned = current is None or current.status not in (JobStatus.RUNNING, JobStatus.SUCCEEDED)
         if status == JobStatus.SUCCEEDED and orphaned:
@@ -219,9 +222,9 @@ class Worker:
 
     def _recover_dead_local_owners(self) -> None:
         try:
-            dead = [o for o in self._services.jobs.running_owners() if is_dead_local_owner(o, self.owner)]
+            dead = [o for o in self._services.queue.running_owners() if is_dead_local_owner(o, self.owner)]
             if dead:
-                count = self._services.jobs.expire_leases_of(dead)
+                count = self._services.queue.expire_leases_of(dead)
                 logger.info("recovered %d job(s) from %d dead worker(s) on this host", count, len(dead))
         except Exception:
             logger.exception("could not check for jobs of dead workers")

@@ -1,22 +1,21 @@
-"""The four DashScope import routes, byte-compatible with `shared/spec/import-api.md`.
+"""The four DashScope import routes, byte-compatible with the contract (docs/import-api.md).
 
-Handlers are plain functions run in the thread pool: each is a couple of indexed queries, and the
-pool keeps a slow database from stalling the event loop (and `/healthz` with it).
+Each handler parses the request, calls the use case (`usecases.imports.ImportJobs`) and wraps the
+result in the envelope. Create, list and delete run in the thread pool, so a slow database never
+stalls the event loop (and `/healthz` with it); the poll runs on the loop (see get_import_job).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modelport.api.auth import authenticate, bearer_key
-from modelport.api.errors import request_id_of
+from modelport.api.auth import bearer_key
+from modelport.api.routes.common import ERRORS, JOB_ID_PARAMETER, caller, envelope, imports_of
 from modelport.api.schemas import (
-    ErrorEnvelope,
     JobEnvelope,
     JobListEnvelope,
     create_body_schema,
@@ -25,57 +24,9 @@ from modelport.api.schemas import (
     parse_list_query,
     read_capped_body,
 )
-from modelport.catalog.catalog import BaseModel
-from modelport.db.keys_repository import hash_key
-from modelport.domain.errors import NotFound
-from modelport.domain.jobs import JobStatus, NewJob, normalize_job_id
-from modelport.services import Services
-
-logger = logging.getLogger("modelport.api")
+from modelport.domain.jobs import JobStatus
 
 router = APIRouter(prefix="/api/v1/custom_models/import", tags=["import jobs"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorEnvelope, "description": "InvalidParameter or OperationDenied"},
-    401: {"model": ErrorEnvelope, "description": "InvalidApiKey"},
-    404: {"model": ErrorEnvelope, "description": "NotFound"},
-    500: {"model": ErrorEnvelope, "description": "InternalError"},
-}
-JOB_ID_PARAMETER = {
-    "parameters": [
-        {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
-    ]
-}
-
-
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def envelope(request: Request, output: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"request_id": request_id_of(request), "output": output})
-
-
-def require_base(services: Services, new_job: NewJob) -> BaseModel:
-    """The catalog entry a create (or dry run) targets; NotFound if unknown or not for this weight type."""
-    base = services.catalog.get(new_job.base_model)
-    if base is None:
-        raise NotFound(
-            f"The base model {new_job.base_model!r} is not supported for import; "
-            "GET /api/v1/custom_models/base_models lists the supported ones."
-        )
-    if new_job.weight_type.value not in base.weight_types:
-        raise NotFound(
-            f"The base model {new_job.base_model!r} does not accept weight_type "
-            f"{new_job.weight_type.value!r} (it accepts: {', '.join(sorted(base.weight_types))})."
-        )
-    return base
-
-
-def job_not_found(job_id: str) -> NotFound:
-    return NotFound(f"Import job {job_id} does not exist.")
-
 
 # Let generated clients and stateful fuzzers follow a created job to its other routes.
 JOB_LINKS = {
@@ -86,6 +37,7 @@ JOB_LINKS = {
         ("GetReport", "getImportJobReport"),
     )
 }
+CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": create_body_schema()}}}}
 
 
 @router.post(
@@ -93,25 +45,16 @@ JOB_LINKS = {
     summary="Create an import job",
     operation_id="createImportJob",
     responses={200: {"model": JobEnvelope, "links": JOB_LINKS}, **ERRORS},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": create_body_schema()}},
-        }
-    },
+    openapi_extra=CREATE_BODY,
 )
 async def create_import_job(request: Request) -> JSONResponse:
-    services = services_of(request)
     body = await read_capped_body(request)
-    return await _in_thread(_create, request, services, body)
+    return await _in_thread(_create, request, body)
 
 
-def _create(request: Request, services: Services, body: bytes) -> JSONResponse:
-    workspace_id = authenticate(request, services.keys)
-    new_job = parse_create_body(body)
-    require_base(services, new_job)
-    job = services.jobs.create(workspace_id, new_job)
-    services.notify_new_job()
+def _create(request: Request, body: bytes) -> JSONResponse:
+    workspace_id = caller(request)
+    job = imports_of(request).create(workspace_id, parse_create_body(body))
     return envelope(request, job_object(job, include_weight_type=True))
 
 
@@ -162,18 +105,17 @@ LIST_PARAMETERS = {
     responses={200: {"model": JobListEnvelope}, **ERRORS},
 )
 def list_import_jobs(request: Request) -> JSONResponse:
-    services = services_of(request)
-    workspace_id = authenticate(request, services.keys)
-    page_no, page_size, status, model_name, base_model = parse_list_query(dict(request.query_params))
-    page = services.jobs.list(
-        workspace_id, page_no=page_no, page_size=page_size, status=status, model_name=model_name, base_model=base_model
+    workspace_id = caller(request)
+    query = parse_list_query(dict(request.query_params))
+    page = imports_of(request).list_jobs(
+        workspace_id, page_no=query.page_no, page_size=query.page_size, where=query.where
     )
     return envelope(
         request,
         {
             "total": page.total,
-            "page_no": page_no,
-            "page_size": page_size,
+            "page_no": query.page_no,
+            "page_size": query.page_size,
             "list": [job_object(job) for job in page.jobs],
         },
     )
@@ -187,18 +129,10 @@ def list_import_jobs(request: Request) -> JSONResponse:
     openapi_extra=JOB_ID_PARAMETER,
 )
 async def get_import_job(request: Request) -> JSONResponse:
-    # Every client polls this route, so it runs on the event loop: one indexed read, in place on
-    # SQLite and awaited on PostgreSQL, costs less than the hand-off to the thread pool (measured:
-    # twice the throughput; see BENCHMARKS.md).
-    services = services_of(request)
-    key = bearer_key(request)
-    raw_id = request.path_params["job_id"]
-    job_id = normalize_job_id(raw_id)
-    # Every client polls this route: the happy path authenticates and reads in one statement.
-    job = await services.jobs.get_for_key_async(hash_key(key), job_id) if job_id else None
-    if job is None:
-        authenticate(request, services.keys)  # raises InvalidApiKey when the key is the problem
-        raise job_not_found(raw_id)
+    # Every client polls this route, so it runs on the event loop: one indexed read that also
+    # checks the key, in place on SQLite and awaited on PostgreSQL, costs less than the hand-off to
+    # the thread pool (measured: twice the throughput; see BENCHMARKS.md).
+    job = await imports_of(request).poll(bearer_key(request), request.path_params["job_id"])
     return envelope(request, job_object(job))
 
 
@@ -210,18 +144,8 @@ async def get_import_job(request: Request) -> JSONResponse:
     openapi_extra=JOB_ID_PARAMETER,
 )
 def delete_import_job(request: Request) -> JSONResponse:
-    services = services_of(request)
-    workspace_id = authenticate(request, services.keys)
-    raw_id = request.path_params["job_id"]
-    job_id = normalize_job_id(raw_id)
-    if job_id is None:
-        raise job_not_found(raw_id)
-    job = services.jobs.delete_finished(workspace_id, job_id)
-    try:
-        services.model_store.delete(job.model_name)
-    except Exception:
-        # The job is gone already; the orphan sweep removes these files on its next pass.
-        logger.exception("could not delete the files of model %s", job.model_name)
+    workspace_id = caller(request)
+    job = imports_of(request).delete(workspace_id, request.path_params["job_id"])
     return envelope(request, job_object(job))
 
 
