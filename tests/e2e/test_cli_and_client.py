@@ -3,15 +3,13 @@
 Every exit code, the follow loops, paging, delete, the dry run and base-models run the CLI as
 real processes (`python -m modelport ...`), several side by side. Each process pays the start-up
 of the whole package, so the finer checks of usage rules and rendering invoke the same commands
-in this process through click's runner, still against the real servers. The retry policy and
-the error table are checked through httpx's transport interface: a real server cannot be made
-to answer 5xx on demand.
+in this process through click's runner, still against the real servers. The client's and the
+CLI's pure unit tests (parsing, retries, usage rules, help) are in tests/unit.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pty
 import re
@@ -21,30 +19,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from modelport.cli.main import main
 from modelport.client import (
     ApiError,
     Client,
-    InternalError,
     InvalidApiKey,
     InvalidArgument,
     InvalidParameter,
     Job,
-    JobPage,
     JobStatus,
     MissingApiKey,
     NetworkError,
     NotFound,
     OperationDenied,
-    Report,
-    UnexpectedResponse,
     WaitTimeout,
 )
 from tests.e2e.conftest import API_KEY, BUCKET, ServerProcess, cli_command, cli_env
+from tests.support.cli import invoke
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.slow
@@ -69,16 +62,6 @@ def run_many(cases: dict[str, tuple[str, str | None, list[str]]]) -> dict[str, s
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(run, case) for name, case in cases.items()}
         return {name: future.result() for name, future in futures.items()}
-
-
-def invoke(base_url: str, api_key: str | None, args: list[str]) -> Result:
-    """Run a verb in this process (click's runner), with the given environment only."""
-    env: dict[str, str | None] = {
-        "MODELPORT_API_KEY": api_key,
-        "MODELPORT_BASE_URL": base_url,
-        "DASHSCOPE_API_KEY": None,
-    }
-    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
 
 
 def error_of(result: subprocess.CompletedProcess[str] | Result) -> dict[str, Any]:
@@ -153,32 +136,6 @@ def test_errors_as_json_documents(importing_server: ServerProcess, idle_server: 
     error = error_of(invoke(idle_server.base_url, API_KEY, slow))
     assert error["code"] == "Timeout" and error["exit_code"] == 5
     assert error["last_status"] == "PENDING" and UUID.fullmatch(error["job_id"])
-
-
-@pytest.mark.parametrize(
-    ("args", "code", "needle"),
-    [
-        (["validate", *UPLOAD, "--object-key", "/"], 2, "not the root"),
-        (["import", *UPLOAD, "--object-key", "/models/lora/"], 2, "must not start with '/'"),
-        (["import", *UPLOAD, "--object-key", "m/", "--display-name", "x" * 51], 2, "1 to 50 characters"),
-        (["import", *UPLOAD, "--object-key", "m/", "--base-url", "localhost:8000"], 2, "http:// or https://"),
-        (["import", *UPLOAD[:2], "--weight-type", "qlora", "--bucket", "b", "--object-key", "m/"], 2, "qlora"),
-        (["import", *UPLOAD, "--object-key", "m/", "--timeout", "5"], 2, "only apply with --wait"),
-        (["list", "--all", "--page-no", "2"], 2, "leave out --page-no"),
-        (["watch", "--job-id", UNKNOWN_JOB, "--timeout", "5"], 2, "only apply with --follow"),
-        (["import", *UPLOAD, "--object-key", "m/"], 6, "Could not reach"),  # the control: this one is sent
-        (["delete", "--job-id", UNKNOWN_JOB], 7, "Re-run with --yes"),
-    ],
-)
-def test_usage_rules_send_nothing(args: list[str], code: int, needle: str) -> None:
-    """In process (fast); the port is closed, so a request would show as exit 6."""
-    result = invoke(f"http://127.0.0.1:{free_port()}", API_KEY, args)
-    assert (result.exit_code, result.stdout) == (code, ""), result.output
-    assert needle in result.stderr
-    as_json = invoke(f"http://127.0.0.1:{free_port()}", API_KEY, [*args, "--json"])
-    assert as_json.exit_code == code and as_json.stderr == ""
-    error = json.loads(as_json.stdout)["error"]
-    assert error["exit_code"] == code and needle in error["message"] and error["request_id"] is None
 
 
 def test_import_wait_prints_the_finished_job(importing_server: ServerProcess) -> None:
@@ -340,19 +297,6 @@ def test_base_models(importing_server: ServerProcess) -> None:
     assert as_json["total"] == len(as_json["list"]) and "qwen3-8b" in {model["id"] for model in as_json["list"]}
 
 
-def test_help_of_the_group_and_every_verb() -> None:
-    runner = CliRunner()
-    group = runner.invoke(main, ["--help"])
-    assert group.exit_code == 0
-    verbs = ["import", "watch", "list", "get", "delete", "base-models", "validate", "report"]
-    for verb in verbs:
-        assert re.search(rf"^  {verb}\s+\S", group.output, re.MULTILINE), verb
-        result = runner.invoke(main, [verb, "--help"])
-        assert result.exit_code == 0
-        assert "Example" in result.output and "modelport " + verb in result.output, verb
-        assert "Exit codes:" in result.output and "--base-url" in result.output and "--json" in result.output
-
-
 # -- the Python client -------------------------------------------------------------------------------
 
 
@@ -423,120 +367,3 @@ def test_client_wait_for_job(importing_server: ServerProcess, idle_server: Serve
     assert 0.3 <= time.monotonic() - started < 10
     assert caught.value.job_id == pending.job_id and caught.value.last_status == "PENDING"
     assert isinstance(caught.value, TimeoutError) and seen[-1] is JobStatus.PENDING
-
-
-# -- result parsing ----------------------------------------------------------------------------------
-
-
-def test_status_spellings_normalise_to_one_enum() -> None:
-    for spelling in ("SUCCESSED", "SUCCEEDED", "succeeded", " Successed "):
-        assert JobStatus.parse(spelling) is JobStatus.SUCCEEDED
-    assert JobStatus.parse("failed") is JobStatus.FAILED and JobStatus.FAILED.failed
-    assert JobStatus.parse("CANCELED") is JobStatus.UNKNOWN and not JobStatus.UNKNOWN.is_terminal
-    assert [s for s in JobStatus if s.is_terminal] == [JobStatus.SUCCEEDED, JobStatus.FAILED]
-
-
-def test_results_tolerate_unknown_and_missing_fields() -> None:
-    job = Job.from_json({"job_id": "j", "model_name": "m", "status": "SUCCEEDED", "new_field": [1]})
-    assert job.succeeded and job.display_name is None and job.storage_info is None and job.created_at is None
-    assert job.raw["new_field"] == [1] and job.status_text == "SUCCEEDED"
-    odd = Job.from_json(
-        {"job_id": "j", "model_name": "m", "status": "QUEUING", "gmt_create": "2024-01-01T12:00:00.000+00:00"}
-    )
-    assert odd.status is JobStatus.UNKNOWN and odd.status_text == "QUEUING" and odd.created_at is not None
-    with pytest.raises(ApiError, match="job_id, model_name and status"):
-        Job.from_json({"job_id": "j", "status": "RUNNING"})
-    page = JobPage.from_json({"list": [], "total": 0}, page_no=3, page_size=7)
-    assert (page.page_no, page.page_size, page.has_next) == (3, 7, False)
-    report = Report.from_json({"verdict": "passed", "findings": [{"code": "x.y", "severity": "warning"}, "junk"]})
-    assert report.passed and report.warnings[0].code == "x.y" and report.errors == () and report.files == ()
-    assert report.job is None and report.progress is None and report.source_url is None
-
-
-# -- retries and the error table, through the transport interface -----------------------------------
-
-TEST_URL = "http://modelport.test"
-JOB = {"job_id": UNKNOWN_JOB, "model_name": "m", "status": "FAILED", "error_code": "why"}
-
-
-def scripted(*answers: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    """A transport answering each request with the next scripted response (or raising the exception)."""
-    seen: list[httpx.Request] = []
-    queue = list(answers)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = queue.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    return httpx.MockTransport(handle), seen
-
-
-def envelope(status: int, **body: Any) -> httpx.Response:
-    return httpx.Response(status, json={"request_id": "r-1", **body})
-
-
-def test_retries_follow_the_method(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    down = envelope(500, code="InternalError", message="boom")
-    transport, seen = scripted(down, httpx.Response(502, text="<html>bad gateway</html>"), envelope(200, output=JOB))
-    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client:
-        assert client.get_job(UNKNOWN_JOB).failed
-    assert len(seen) == 3
-    request = seen[0]
-    assert request.headers["authorization"] == f"Bearer {API_KEY}"
-    assert request.headers["user-agent"].startswith("modelport-client/")
-    assert request.headers["content-type"] == "application/json"
-
-    transport, seen = scripted(down, down, down)
-    with (
-        Client(TEST_URL, API_KEY, transport=transport, backoff=0, retries=2) as client,
-        pytest.raises(InternalError) as caught,
-    ):
-        client.list_jobs()
-    assert len(seen) == 3 and caught.value.request_id == "r-1" and caught.value.http_status == 500
-
-    transport, seen = scripted(down)
-    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client, pytest.raises(InternalError):
-        client.create_job("qwen3-8b", "lora", BUCKET, "x/")
-    assert len(seen) == 1  # create is never retried
-
-    refused = httpx.ConnectError("connection refused")
-    transport, seen = scripted(refused, envelope(200, output=JOB))
-    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client:
-        assert client.delete_job(UNKNOWN_JOB).job_id == UNKNOWN_JOB
-    assert len(seen) == 2  # never connected: safe to send again
-
-    for lost in (httpx.ReadTimeout("no answer"), down):
-        transport, seen = scripted(lost, envelope(200, output=JOB))
-        with (
-            Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client,
-            pytest.raises((ApiError, NetworkError)),
-        ):
-            client.delete_job(UNKNOWN_JOB)
-        assert len(seen) == 1  # the first DELETE may have happened
-    assert "retrying GET /api/v1/custom_models/import/" in caplog.text and API_KEY not in caplog.text
-
-
-def test_error_bodies_map_to_classes() -> None:
-    nested = {"error": {"type": "InvalidParameter", "message": "bad"}}
-    cases: list[tuple[httpx.Response, type[ApiError], str | None]] = [
-        (
-            httpx.Response(200, json={"code": "Throttling", "message": "slow", "request_id": "r"}),
-            ApiError,
-            "Throttling",
-        ),
-        (httpx.Response(200, text="not json"), UnexpectedResponse, None),
-        (httpx.Response(200, json={"request_id": "r", "output": []}), UnexpectedResponse, None),
-        (httpx.Response(503, text="<html>down</html>"), InternalError, None),
-        (httpx.Response(404, text="<html>nope</html>"), NotFound, None),
-        (httpx.Response(400, json=nested), InvalidParameter, "InvalidParameter"),
-        (httpx.Response(403, json={"code": "AccessDenied", "message": "no"}), ApiError, "AccessDenied"),
-    ]
-    for response, kind, code in cases:
-        transport, _ = scripted(response)
-        with Client(TEST_URL, API_KEY, transport=transport, retries=0) as client, pytest.raises(kind) as caught:
-            client.get_job(UNKNOWN_JOB)
-        assert type(caught.value) is kind and caught.value.code == code

@@ -1,7 +1,7 @@
 """The base-model catalog: derived architectures against the published Qwen numbers, and the
 loading rules for operator bases under <data_dir>/base_models/.
 
-The oracle for the builtins is model-validation.md §3.2 (LoRA in/out), §3.4 (tensor count,
+The oracle for the builtins is docs/validation.md §3.2 (LoRA in/out), §3.4 (tensor count,
 parameters, bf16 bytes = the official index total_size) and §2.5 (LoRA parameters per unit rank).
 """
 
@@ -21,7 +21,7 @@ from modelport.catalog.architecture import Architecture, ArchitectureError, Line
 from modelport.catalog.catalog import BUILTIN_IDS, Catalog, CatalogError, load_catalog
 
 # ---------------------------------------------------------------------------------------------
-# Oracles, copied from model-validation.md
+# Oracles, copied from docs/validation.md
 # ---------------------------------------------------------------------------------------------
 
 # §3.4: base -> (tensor count, parameters, bf16 bytes). qwen2.5-vl-72b uses the Iv=3456 row.

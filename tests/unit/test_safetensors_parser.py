@@ -1,7 +1,7 @@
 """The strict safetensors header parser: one hand-built file per rule and error code, the read
 pattern, and parity with the reference library on files it wrote.
 
-The oracle is model-validation.md §1 (format, reference checks, §1.5 differences, §1.8 routine)
+The oracle is docs/validation.md §1 (format, reference checks, §1.5 differences, §1.8 routine)
 and the installed reference `safetensors` library, which every rejection case here is also run
 against where the reference's verdict matters (we must never accept what it rejects).
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -607,10 +606,8 @@ def test_trailing_bytes() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_error_survives_pickling_and_names_no_file() -> None:
+def test_an_error_names_no_file_and_is_one_line() -> None:
     err = reject(one(shape=[2]), "safetensors.tensor_size_mismatch")
-    copy = pickle.loads(pickle.dumps(err))
-    assert (copy.code, copy.message, copy.tensor) == (err.code, err.message, err.tensor)
     assert ".safetensors" not in err.message and "\n" not in err.message
 
 

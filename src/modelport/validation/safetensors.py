@@ -2,7 +2,7 @@
 
 It owns the decision whether a ``.safetensors`` file's layout is acceptable: the u64 length prefix,
 the JSON header, ``__metadata__``, the tensor table, and how the table covers the data buffer. It is
-stricter than the reference reader (``safetensors`` 0.8; see model-validation.md §1.3, §1.5, §1.8) and
+stricter than the reference reader (``safetensors`` 0.8; see docs/validation.md §1.3, §1.5, §1.8) and
 never accepts a file the reference rejects.
 
 It must not do I/O of its own and must not read tensor data: it calls the ``read_range`` it is given
@@ -96,9 +96,6 @@ class SafetensorsError(Exception):
         self.message = message
         self.tensor = tensor
 
-    def __reduce__(self) -> tuple[type[SafetensorsError], tuple[Reason, str, str | None]]:
-        # Keeps the error intact when it crosses a process boundary (worker pools pickle exceptions).
-        return (type(self), (self.code, self.message, self.tensor))
 
 
 @dataclass(frozen=True, slots=True)
