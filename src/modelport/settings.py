@@ -28,6 +28,11 @@ class Settings:
     file_concurrency: int = 2
     max_bytes_per_second: int | None = None
     log_format: str = "text"
+    # The validation sandbox (pipeline/sandbox.py): limits per inspection, and its process count.
+    validation_cpu_seconds: int = 60
+    validation_memory_mib: int = 2048
+    validation_wall_seconds: float = 300.0
+    validation_processes: int = 2
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -67,6 +72,10 @@ class Settings:
             file_concurrency=_int(env, "MODELPORT_FILE_CONCURRENCY", 2),
             max_bytes_per_second=_int(env, "MODELPORT_MAX_BYTES_PER_SECOND", 0) or None,
             log_format=env.get("MODELPORT_LOG_FORMAT", "text"),
+            validation_cpu_seconds=_int(env, "MODELPORT_VALIDATION_CPU_SECONDS", 60),
+            validation_memory_mib=_int(env, "MODELPORT_VALIDATION_MEMORY_MIB", 2048),
+            validation_wall_seconds=_float(env, "MODELPORT_VALIDATION_WALL_SECONDS", 300.0),
+            validation_processes=_int(env, "MODELPORT_VALIDATION_PROCESSES", 2),
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from modelport.services import Services
-from modelport.storage.interface import RangeReader, SourceBucket
+from modelport.storage.interface import ObjectVersion, RangeReader, SourceBucket
 from modelport.worker.worker import Worker
 from tests.api.test_envelope_and_auth import IMPORT, assert_error
 from tests.support.server import wait_for
@@ -103,12 +103,13 @@ class ReadCounter:
     def list(self, prefix: str, *, limit: int) -> Any:
         return self._bucket.list(prefix, limit=limit)
 
-    def open(self, prefix: str, key: str) -> RangeReader:
-        reader = self._bucket.open(prefix, key)
+    def open(self, prefix: str, key: str, *, pinned: ObjectVersion | None = None) -> RangeReader:
+        reader = self._bucket.open(prefix, key, pinned=pinned)
         counter = self
 
         class Counted:
             size = reader.size
+            identity = reader.identity
 
             def read(self, offset: int, length: int) -> bytes:
                 data = reader.read(offset, length)

@@ -78,7 +78,7 @@ def test_lists_files_under_the_prefix_with_keys_relative_to_it(bucket: SourceBuc
     assert [(e.key, e.size, e.kind) for e in entries] == [
         ("adapter_config.json", 8, "file"),
         ("adapter_model.safetensors", len(WEIGHTS), "file"),
-        ("extra/notes.txt", 5, "file"),
+        ("extra/", 0, "directory"),  # a folder is one entry; it is never descended into
     ]
     assert bucket.location("models/lora/") == "oss://my-bucket/models/lora/"
     assert len(list(bucket.list("models/lora/", limit=2))) == 2

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modelport.api.wire_json import WireJSONResponse
 from modelport.domain.errors import (
     InvalidApiKey,
     InvalidParameter,
@@ -40,7 +41,7 @@ def request_id_of(request: Request) -> str:
 
 
 def error_response(request_id: str, code: str, status: int, message: str) -> JSONResponse:
-    return JSONResponse(
+    return WireJSONResponse(
         {"request_id": request_id, "code": code, "message": message},
         status_code=status,
         headers={"X-Request-Id": request_id},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from types import FrameType
 
 import click
@@ -11,6 +12,7 @@ import uvicorn
 from modelport.api.app import create_app
 from modelport.cli.startup import load_settings, open_services_or_exit, provision_keys
 from modelport.logs import configure_logging
+from modelport.pipeline.sandbox import ValidationSandbox
 from modelport.worker.allocator import limit_malloc_arenas
 from modelport.worker.worker import Worker
 
@@ -46,14 +48,18 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
         limit_malloc_arenas()
     services = open_services_or_exit(settings)
     provision_keys(services)
-    worker = None if no_worker else Worker(services, concurrency=concurrency)
-    app = create_app(services)
+    # Dry runs and the built-in worker's inspections run in sandboxed child processes.
+    sandbox = ValidationSandbox(settings)
+    worker = None if no_worker else Worker(services, concurrency=concurrency, inspect=sandbox)
+    app = create_app(services, inspect=sandbox)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", server_header=False
     )
     server = _Server(config)
     if worker is not None:
         worker.start()
+    # A child ready before the first dry run, without delaying the start of the server.
+    threading.Thread(target=sandbox.warm, name="sandbox-warm", daemon=True).start()
     role = "API and worker" if worker is not None else "API only"
     click.echo(f"modelport listening on http://{host}:{port} ({role}; data in {settings.data_dir})", err=True)
     try:
@@ -61,4 +67,5 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     finally:
         if worker is not None:
             worker.stop(grace_seconds)
+        sandbox.close()
         services.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from types import FrameType
 
 import click
@@ -14,6 +15,7 @@ from modelport.cli.startup import load_settings, open_services_or_exit
 from modelport.db.job_counts import status_counts
 from modelport.logs import configure_logging
 from modelport.metrics import REGISTRY, watch_job_counts
+from modelport.pipeline.sandbox import SandboxLimits, ValidationSandbox
 from modelport.worker.allocator import limit_malloc_arenas
 from modelport.worker.worker import Worker
 
@@ -33,7 +35,10 @@ def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | N
     configure_logging(settings.log_format)
     limit_malloc_arenas()
     services = open_services_or_exit(settings)
-    worker = Worker(services, concurrency=concurrency)
+    # Every slot may be inspecting an upload at once, each in a sandboxed child of its own.
+    limits = SandboxLimits.from_settings(settings)
+    sandbox = ValidationSandbox(settings, replace(limits, processes=max(limits.processes, concurrency)))
+    worker = Worker(services, concurrency=concurrency, inspect=sandbox)
     if metrics_port is not None:
         watch_job_counts(lambda: status_counts(services.engine))
         start_http_server(metrics_port, registry=REGISTRY)
@@ -49,4 +54,5 @@ def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | N
     click.echo(f"modelport worker {worker.owner} running {concurrency} slot(s)", err=True)
     stop.wait()
     worker.stop(grace_seconds)
+    sandbox.close()
     services.close()

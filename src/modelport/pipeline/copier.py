@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from modelport.domain import reasons
 from modelport.pipeline.throttle import Throttle
-from modelport.storage.interface import ObjectWriter, RangeReader, SourceBucket
+from modelport.storage.interface import ObjectChanged, ObjectWriter, RangeReader, SourceBucket
 from modelport.validation.findings import Finding, ImportFailed, Severity
 from modelport.validation.upload import CopyItem
 from modelport.validation.values import ValueScanner
@@ -55,7 +55,10 @@ def copy_file(
 ) -> CopiedFile:
     if item.pin is None:
         raise ValueError(f"{item.name} has no pin: every copied file must have been read by the rules")
-    reader = bucket.open(prefix, item.name)
+    try:
+        reader = bucket.open(prefix, item.name, pinned=item.pin.identity)
+    except ObjectChanged as error:
+        raise ImportFailed(_changed(item.name, str(error))) from None
     try:
         if reader.size != item.size:
             raise ImportFailed(_changed(item.name, f"its size was {item.size} bytes and is now {reader.size}"))
@@ -79,6 +82,9 @@ def copy_file(
             what = "its header is" if item.header is not None else "its content is"
             raise ImportFailed(_changed(item.name, f"{what} not what was validated"))
         writer.commit()
+    except ObjectChanged as error:
+        writer.abort()
+        raise ImportFailed(_changed(item.name, str(error))) from None
     except BaseException:
         writer.abort()
         raise

@@ -24,10 +24,10 @@ from modelport.domain import reasons
 from modelport.domain.jobs import Phase, StorageInfo, WeightType
 from modelport.domain.reasons import Reason
 from modelport.limits import MAX_ADAPTER_BYTES, MAX_HEADER_BYTES, MAX_LISTED_FILES, MAX_SHARD_BYTES, small_file_cap
-from modelport.storage.interface import BucketNotFound, SourceBucket, StorageError
+from modelport.storage.interface import BucketNotFound, ObjectVersion, SourceBucket, StorageError
 from modelport.storage.registry import StorageRegistry
 from modelport.strict_json import JsonFileError, find_key, parse_json
-from modelport.validation.file_policy import Classified, classify
+from modelport.validation.file_policy import Classified, classify, display_key
 from modelport.validation.findings import FileRecord, FileStatus, Finding, Findings, FindingSet, ImportFailed, Severity
 from modelport.validation.full import check_full
 from modelport.validation.lora import check_lora
@@ -105,7 +105,9 @@ def inspect_upload(
         return Inspection(location=location, findings=findings.freeze())
     for item in classified:
         findings.record_file(
-            FileRecord(path=item.key, size=item.size, status=item.status, kind=item.kind, reason=item.reason)
+            FileRecord(
+                path=display_key(item.key), size=item.size, status=item.status, kind=item.kind, reason=item.reason
+            )
         )
         if item.status == FileStatus.REJECTED:
             assert item.code is not None and item.reason is not None
@@ -153,6 +155,8 @@ def guarded(findings: Findings, rule: str, files: Sequence[str], fallback: T, ru
     """Run one rule; an exception from it is recorded as a refusal naming the rule and its files."""
     try:
         return run()
+    except MemoryError:
+        raise  # a resource limit, not a bug: the sandbox reports it as one
     except Exception as error:
         shown = ", ".join(files) or "the upload"
         logger.exception("%s raised on %s", rule, shown)
@@ -199,11 +203,12 @@ def _read_small_files(
                 file=name,
             )
             continue
-        raw = _read_whole(bucket, prefix, name, item.size, findings)
-        if raw is None:
+        read = _read_whole(bucket, prefix, name, item.size, findings)
+        if read is None:
             continue
+        raw, identity = read
         texts[name] = raw
-        pins[name] = Pin(length=len(raw), sha256=hashlib.sha256(raw).hexdigest())
+        pins[name] = Pin(length=len(raw), sha256=hashlib.sha256(raw).hexdigest(), identity=identity)
         if not name.endswith(".json"):
             continue
         try:
@@ -259,7 +264,7 @@ def _read_headers(
         try:
             header = parse_header(read_range, reader.size, max_header_bytes=MAX_HEADER_BYTES)
             headers[name] = header
-            pins[name] = Pin(length=header.data_start, sha256=seen.hexdigest())
+            pins[name] = Pin(length=header.data_start, sha256=seen.hexdigest(), identity=reader.identity)
         except SafetensorsError as error:
             message = error.message if error.message.endswith(".") else error.message + "."
             findings.error(error.code, f"{name}: {message}", file=name, tensor=error.tensor)
@@ -271,7 +276,9 @@ def _read_headers(
     return headers
 
 
-def _read_whole(bucket: SourceBucket, prefix: str, name: str, size: int, findings: Findings) -> bytes | None:
+def _read_whole(
+    bucket: SourceBucket, prefix: str, name: str, size: int, findings: Findings
+) -> tuple[bytes, ObjectVersion] | None:
     try:
         reader = bucket.open(prefix, name)
     except StorageError as error:
@@ -289,7 +296,7 @@ def _read_whole(bucket: SourceBucket, prefix: str, name: str, size: int, finding
                 file=name,
             )
             return None
-        return data
+        return data, reader.identity
     except StorageError as error:
         findings.add(storage_failure(reasons.STORAGE_UNREADABLE, str(error), file=name))
         return None

@@ -26,15 +26,28 @@ class StorageUnavailable(StorageError):
     """Reading or writing failed for a reason that may go away (network, permissions, throttling)."""
 
 
+class ObjectChanged(StorageError):
+    """The object is no longer the version that was pinned (another ETag, size or version)."""
+
+
 @dataclass(frozen=True)
 class ObjectEntry:
-    key: str  # relative to the listed prefix, '/'-separated
+    key: str  # relative to the listed prefix; a folder's key ends with '/'
     size: int
-    kind: str  # "file", or "symlink"/"directory-link"/"other" for what a filesystem can hold besides files
+    kind: str  # "file", "directory", or "symlink"/"other" for what a filesystem holds besides files
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """What an object store says identifies the bytes of an object, when it says anything."""
+
+    etag: str | None = None
+    version: str | None = None
 
 
 class RangeReader(Protocol):
     size: int
+    identity: ObjectVersion  # empty for a local file
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly `length` bytes from `offset` (fewer only at the end of the object)."""
@@ -51,11 +64,13 @@ class SourceBucket(Protocol):
         ...
 
     def list(self, prefix: str, *, limit: int) -> Iterator[ObjectEntry]:
-        """Every object under `prefix`, recursively; stops after `limit` entries."""
+        """The files and folders directly under `prefix` (folders are not descended into);
+        stops after `limit` entries."""
         ...
 
-    def open(self, prefix: str, key: str) -> RangeReader:
-        """A reader over one regular object; never follows a link."""
+    def open(self, prefix: str, key: str, *, pinned: ObjectVersion | None = None) -> RangeReader:
+        """A reader over one regular object; never follows a link. With `pinned`, the reader reads
+        that version (or refuses with ObjectChanged) wherever the backend can tell versions apart."""
         ...
 
 

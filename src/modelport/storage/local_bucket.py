@@ -18,6 +18,7 @@ from pathlib import Path
 from modelport.storage.interface import (
     BucketNotFound,
     ObjectEntry,
+    ObjectVersion,
     StorageError,
     StorageUnavailable,
     join_location,
@@ -25,10 +26,13 @@ from modelport.storage.interface import (
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
-_MAX_DEPTH = 16
+# A local file has no version the filesystem vouches for; the copy's digest pins its bytes.
+_NO_VERSION = ObjectVersion()
 
 
 class LocalRangeReader:
+    identity = _NO_VERSION
+
     def __init__(self, fd: int, size: int) -> None:
         self._fd = fd
         self.size = size
@@ -65,17 +69,17 @@ class LocalBucket:
         directory = self._open_prefix(prefix)
         if directory is None:
             return
-        count = 0
         try:
-            for entry in self._walk(directory, "", 0):
-                yield entry
-                count += 1
-                if count >= limit:
-                    return
+            with os.scandir(directory) as entries:
+                # Bounded before sorting: a folder of a million names costs `limit` entries here.
+                children = [_entry(entry) for entry in _first(entries, limit)]
+        except OSError as error:
+            raise StorageUnavailable(f"{self.location(prefix)} cannot be listed ({error.strerror}).") from None
         finally:
             os.close(directory)
+        yield from sorted(children, key=lambda e: e.key)
 
-    def open(self, prefix: str, key: str) -> LocalRangeReader:
+    def open(self, prefix: str, key: str, *, pinned: ObjectVersion | None = None) -> LocalRangeReader:
         parts = [p for p in (prefix + key).split("/") if p]
         parent = self._open_root()
         try:
@@ -125,26 +129,25 @@ class LocalBucket:
         except OSError as error:
             raise _link_or_unavailable(error, self.location(shown)) from None
 
-    def _walk(self, directory: int, relative: str, depth: int) -> Iterator[ObjectEntry]:
-        with os.scandir(directory) as entries:
-            children = sorted(entries, key=lambda e: e.name)
-        for entry in children:
-            key = f"{relative}{entry.name}"
-            if entry.is_symlink():
-                yield ObjectEntry(key=key, size=0, kind="symlink")
-            elif entry.is_dir(follow_symlinks=False):
-                if depth >= _MAX_DEPTH:
-                    yield ObjectEntry(key=key + "/", size=0, kind="other")
-                    continue
-                child = os.open(entry.name, _DIR_FLAGS, dir_fd=directory)
-                try:
-                    yield from self._walk(child, key + "/", depth + 1)
-                finally:
-                    os.close(child)
-            elif entry.is_file(follow_symlinks=False):
-                yield ObjectEntry(key=key, size=entry.stat(follow_symlinks=False).st_size, kind="file")
-            else:
-                yield ObjectEntry(key=key, size=0, kind="other")
+
+def _first(entries: Iterator[os.DirEntry[str]], limit: int) -> list[os.DirEntry[str]]:
+    found = []
+    for entry in entries:
+        found.append(entry)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _entry(entry: os.DirEntry[str]) -> ObjectEntry:
+    """A top-level name as an object store would list it; folders are reported, never descended into."""
+    if entry.is_symlink():
+        return ObjectEntry(key=entry.name, size=0, kind="symlink")
+    if entry.is_dir(follow_symlinks=False):
+        return ObjectEntry(key=entry.name + "/", size=0, kind="directory")
+    if entry.is_file(follow_symlinks=False):
+        return ObjectEntry(key=entry.name, size=entry.stat(follow_symlinks=False).st_size, kind="file")
+    return ObjectEntry(key=entry.name, size=0, kind="other")
 
 
 def _replace_fd(old: int, new: int) -> int:

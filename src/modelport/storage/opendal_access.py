@@ -17,7 +17,7 @@ import opendal
 from opendal import exceptions as opendal_errors
 from opendal.layers import RetryLayer, TimeoutLayer
 
-from modelport.storage.interface import BucketNotFound, StorageError, StorageUnavailable
+from modelport.storage.interface import BucketNotFound, ObjectChanged, ObjectVersion, StorageError, StorageUnavailable
 
 Service = Literal["s3", "oss"]
 
@@ -151,7 +151,7 @@ def translate(error: Exception, subject: str, *, verb: str, bucket_label: str) -
     if isinstance(error, opendal_errors.PermissionDenied):
         return StorageUnavailable(f"Access to {subject} was denied{suffix}.")
     if isinstance(error, opendal_errors.ConditionNotMatch | opendal_errors.RangeNotSatisfied):
-        return StorageError(f"{subject} changed while it was being {verb}.")
+        return ObjectChanged(f"{subject} changed while it was being {verb}.")
     if isinstance(error, opendal_errors.RateLimited):
         return StorageUnavailable(f"{subject} cannot be {verb} now: the storage service is throttling requests.")
     if "failed to load signing credential" in str(error):
@@ -170,8 +170,10 @@ def call(action: Callable[[], _T], subject: str, *, verb: str, bucket_label: str
 class OpenDalRangeReader:
     """Ranged reads of one object, safe to call from many threads at once (the copier's window).
 
-    Every read carries the ETag seen when the object was opened, so all chunks come from one
-    version of the object: a replaced object fails the read instead of splicing two versions.
+    Every read carries the version and ETag seen when the object was opened (or pinned by the
+    inspection), so all chunks come from one version of the object: a versioned bucket serves the
+    pinned version even after an overwrite, and elsewhere a replaced object fails the read with
+    ObjectChanged instead of splicing two versions.
     """
 
     def __init__(
@@ -180,28 +182,29 @@ class OpenDalRangeReader:
         path: str,
         *,
         size: int,
-        etag: str | None,
+        identity: ObjectVersion,
         subject: str,
         bucket_label: str,
     ) -> None:
         self._operator = operator
         self._path = path
-        self._etag = etag
         self._subject = subject
         self._bucket_label = bucket_label
         self.size = size
+        self.identity = identity
 
     def read(self, offset: int, length: int) -> bytes:
         length = min(length, self.size - offset)
         if length <= 0:
             return b""
         try:
-            if self._etag is not None:
-                return self._operator.read(self._path, offset=offset, size=length, if_match=self._etag)
-            return self._operator.read(self._path, offset=offset, size=length)
+            data: bytes = self._operator.read(
+                self._path, offset=offset, size=length, version=self.identity.version, if_match=self.identity.etag
+            )
+            return data
         except opendal_errors.Unexpected as error:
             if "too little data" in str(error):
-                raise StorageError(f"{self._subject} changed while it was being read (it is shorter now).") from None
+                raise ObjectChanged(f"{self._subject} changed while it was being read (it is shorter now).") from None
             raise translate(error, self._subject, verb="read", bucket_label=self._bucket_label) from None
         except OPENDAL_ERRORS as error:
             raise translate(error, self._subject, verb="read", bucket_label=self._bucket_label) from None
@@ -210,15 +213,25 @@ class OpenDalRangeReader:
         """Nothing to release: each read is one request."""
 
 
-def open_reader(operator: opendal.Operator, path: str, *, subject: str, bucket_label: str) -> OpenDalRangeReader:
-    metadata = call(lambda: operator.stat(path), subject, verb="read", bucket_label=bucket_label)
+def open_reader(
+    operator: opendal.Operator,
+    path: str,
+    *,
+    subject: str,
+    bucket_label: str,
+    pinned: ObjectVersion | None = None,
+) -> OpenDalRangeReader:
+    """A reader of `path`; with `pinned`, of that version, or ObjectChanged if it is gone."""
+    if pinned is not None and pinned.version is not None:
+        version = pinned.version
+        metadata = call(lambda: operator.stat(path, version=version), subject, verb="read", bucket_label=bucket_label)
+    else:
+        metadata = call(lambda: operator.stat(path), subject, verb="read", bucket_label=bucket_label)
     if metadata.is_dir:
         raise StorageError(f"{subject} is not a regular file.")
+    identity = ObjectVersion(etag=metadata.etag, version=metadata.version)
+    if pinned is not None and pinned.etag is not None and identity.etag != pinned.etag:
+        raise ObjectChanged(f"{subject} changed since it was validated (its ETag is now {identity.etag}).")
     return OpenDalRangeReader(
-        operator,
-        path,
-        size=metadata.content_length,
-        etag=metadata.etag,
-        subject=subject,
-        bucket_label=bucket_label,
+        operator, path, size=metadata.content_length, identity=identity, subject=subject, bucket_label=bucket_label
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
-from modelport.storage.interface import ObjectEntry, StorageError, join_location
+from modelport.storage.interface import ObjectEntry, ObjectVersion, StorageError, join_location
 from modelport.storage.opendal_access import (
     ObjectStoreSpec,
     OpenDalRangeReader,
@@ -39,20 +39,26 @@ class OpenDalBucket:
 
     def list(self, prefix: str, *, limit: int) -> Iterator[ObjectEntry]:
         self._check(prefix, prefix, folder=True)
+        # One level, as a delimiter listing: "folders" are common prefixes, never descended into,
+        # so a deep tree of training leftovers costs one entry.
         listed = call(
-            lambda: list_paths(self._operators, prefix, recursive=True, limit=limit, keep=_is_object),
+            lambda: list_paths(self._operators, prefix, recursive=False, limit=limit + 1),
             self.location(prefix),
             verb="listed",
             bucket_label=repr(self.name),
         )
+        entries = []
         for item in listed:
-            if not item.path.startswith(prefix):
-                continue
-            key = item.path[len(prefix) :]
-            if key:
-                yield ObjectEntry(key=key, size=item.size, kind="file" if is_safe_key(key) else "other")
+            key = item.path[len(prefix) :] if item.path.startswith(prefix) else ""
+            if not key:
+                continue  # the prefix itself (a console's "folder" object)
+            if key.endswith("/"):
+                entries.append(ObjectEntry(key=key, size=0, kind="directory"))
+            else:
+                entries.append(ObjectEntry(key=key, size=item.size, kind="file" if is_safe_key(key) else "other"))
+        yield from sorted(entries, key=lambda entry: entry.key)[:limit]
 
-    def open(self, prefix: str, key: str) -> OpenDalRangeReader:
+    def open(self, prefix: str, key: str, *, pinned: ObjectVersion | None = None) -> OpenDalRangeReader:
         self._check(prefix, prefix + key, folder=True)
         self._check(key, prefix + key, folder=False)
         return open_reader(
@@ -60,17 +66,13 @@ class OpenDalBucket:
             prefix + key,
             subject=self.location(prefix + key),
             bucket_label=repr(self.name),
+            pinned=pinned,
         )
 
     def _check(self, part: str, shown: str, *, folder: bool) -> None:
         body = part[:-1] if folder and part.endswith("/") else part
         if body and not is_safe_key(body):
             raise StorageError(f"{self.location(shown)} is not a plain object key ('.', '..' or empty segments).")
-
-
-def _is_object(path: str) -> bool:
-    # Consoles create empty 'folder/' objects; they are not files of the model.
-    return not path.endswith("/")
 
 
 def is_safe_key(key: str) -> bool:

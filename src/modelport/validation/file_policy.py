@@ -77,6 +77,12 @@ FOREIGN_FORMAT_SUFFIXES = (
     ".mlmodel", ".engine", ".plan", ".nemo", ".pdparams",
 )  # fmt: skip
 
+_KNOWN_NAMES = {
+    WeightType.LORA: frozenset({ADAPTER_CONFIG, ADAPTER_WEIGHTS} | TOKENIZER_FILES),
+    WeightType.FULL: frozenset(
+        {MODEL_CONFIG, GENERATION_CONFIG, SHARD_INDEX, SINGLE_WEIGHTS} | TOKENIZER_FILES | PROCESSOR_FILES
+    ),
+}
 _SHARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.safetensors$")
 
 
@@ -98,8 +104,8 @@ POLICY_TABLE: tuple[tuple[str, str, str], ...] = (
     ("tokenizer and chat template", ", ".join(sorted(TOKENIZER_FILES)) + "; for VL full imports also "
      + ", ".join(sorted(PROCESSOR_FILES)), "accepted when identical to the base's reference (when the catalog has "
      "one) and the vocabulary is unchanged"),
-    ("training leftovers", ", ".join(LEFTOVER_PATTERNS) + "; anything inside a subfolder (checkpoint-*/, "
-     "global_step*/, runs/ ...)", "ignored and reported; never opened, never copied"),
+    ("training leftovers", ", ".join(LEFTOVER_PATTERNS) + "; every subfolder (checkpoint-*/, global_step*/, "
+     "runs/ ...) at any depth", "ignored and reported; never opened, never copied (folders are not descended into)"),
     ("docs", ", ".join(DOC_PATTERNS), "ignored and reported; never opened, never copied"),
     ("pickle", "*" + ", *".join(PICKLE_SUFFIXES) + " (other than the leftovers above)",
      "rejected: loading a pickle runs code; convert the weights to safetensors"),
@@ -108,8 +114,10 @@ POLICY_TABLE: tuple[tuple[str, str, str], ...] = (
     ("other weight formats", "*" + ", *".join(FOREIGN_FORMAT_SUFFIXES) + "; extra *.safetensors",
      "rejected: only the safetensors files the import uses may be present"),
     ("links and special files", "symbolic links, devices, FIFOs", "rejected: links are never followed"),
-    ("unsafe names", "keys with '.' or '..' segments, empty segments, backslashes or control characters",
-     "rejected"),
+    ("unsafe names", "keys with '.' or '..' segments, empty segments, backslashes, control characters or bytes "
+     "that are not UTF-8", "rejected"),
+    ("names in the wrong case", "a name the loaders read, in another case (ADAPTER_MODEL.SAFETENSORS, "
+     "Config.json, x.SAFETENSORS ...)", "rejected: loaders look for the exact name, so the file would be ignored"),
     ("anything else", "any other name", "ignored and reported; never opened, never copied"),
 )  # fmt: skip
 
@@ -125,52 +133,77 @@ def _escape(names: str) -> str:
 
 
 def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
+    shown = display_key(entry.key)
+    if entry.kind == "directory":
+        return _ignore(entry, "folder", "a folder (checkpoints, logs ...): only top-level files are imported, and "
+                       "folders are never opened")  # fmt: skip
     key = entry.key
     unsafe = unsafe_key_reason(key)
     if unsafe is not None:
-        return _reject(entry, "unsafe_name", reasons.FILES_UNSAFE_NAME, f"{key!r} {unsafe}; such names are refused.")
+        return _reject(entry, "unsafe_name", reasons.FILES_UNSAFE_NAME, f"{shown!r} {unsafe}; such names are refused.")
     if entry.kind != "file":
         what = "a symbolic link" if entry.kind == "symlink" else "not a regular file"
         return _reject(
-            entry, "link", reasons.FILES_NOT_REGULAR, f"{key} is {what}; links and special files are refused."
+            entry, "link", reasons.FILES_NOT_REGULAR, f"{shown} is {what}; links and special files are refused."
         )
-    name = key.rsplit("/", 1)[-1]
+    name = key
     lowered = name.lower()
-    in_subfolder = "/" in key
 
     if _matches(lowered, LEFTOVER_PATTERNS):
         return _ignore(entry, "leftover", "a training leftover; never opened or copied")
     if lowered.endswith(CODE_SUFFIXES):
         return _reject(
             entry, "code", reasons.FILES_CODE,
-            f"{key} is code; modelport never imports or runs code from an upload. Remove it "
+            f"{name} is code; modelport never imports or runs code from an upload. Remove it "
             "(custom modeling code is not supported: the base architecture is used as is).",
         )  # fmt: skip
     if lowered.endswith(ARCHIVE_SUFFIXES):
         return _reject(
             entry, "archive", reasons.FILES_ARCHIVE,
-            f"{key} is an archive; archives are never extracted. Upload the files themselves.",
+            f"{name} is an archive; archives are never extracted. Upload the files themselves.",
         )  # fmt: skip
-    if in_subfolder:
-        return _ignore(entry, "subfolder", "inside a subfolder; only top-level files are imported")
     if lowered.endswith(PICKLE_SUFFIXES):
         return _reject(
             entry, "pickle", reasons.FILES_PICKLE,
-            f"{key} is a pickle-based file, which can run code when loaded; it is never loaded. "
+            f"{name} is a pickle-based file, which can run code when loaded; it is never loaded. "
             "Save the weights as safetensors (e.g. save_pretrained(..., safe_serialization=True)) "
             "and remove this file.",
         )  # fmt: skip
     if lowered.endswith(FOREIGN_FORMAT_SUFFIXES):
         return _reject(
             entry, "foreign_format", reasons.FILES_UNSUPPORTED_FORMAT,
-            f"{key} is in a weight format modelport does not import; only safetensors are accepted.",
+            f"{name} is in a weight format modelport does not import; only safetensors are accepted.",
         )  # fmt: skip
     if weight_type == WeightType.LORA:
         return _classify_lora(entry, name)
     return _classify_full(entry, name)
 
 
+def display_key(key: str) -> str:
+    """`key` as it can be shown and stored: an undecodable byte of a local file name (a lone
+    surrogate after Python's decoding) is written as a backslash escape."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _wrong_case(entry: ObjectEntry, name: str, weight_type: WeightType) -> Classified | None:
+    """A name that differs from one the loaders read only in case: they look for the exact name
+    (on Linux), so the file would be silently ignored where it is served."""
+    known = _KNOWN_NAMES[weight_type]
+    exact = next((k for k in known if k.lower() == name.lower()), None)
+    if exact is None and name.lower().endswith(".safetensors") and not name.endswith(".safetensors"):
+        exact = name[: -len(".safetensors")] + ".safetensors"
+    if exact is None or exact == name:
+        return None
+    return _reject(
+        entry, "wrong_case", reasons.FILES_NAME_CASE,
+        f"{name} must be named {exact} exactly: loaders look for that name and would not find this file. "
+        "Rename it.",
+    )  # fmt: skip
+
+
 def _classify_lora(entry: ObjectEntry, name: str) -> Classified:
+    if (wrong := _wrong_case(entry, name, WeightType.LORA)) is not None:
+        return wrong
     if name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         return _accept(entry, "config" if name.endswith(".json") else "weights")
     if name in TOKENIZER_FILES:
@@ -189,6 +222,8 @@ def _classify_lora(entry: ObjectEntry, name: str) -> Classified:
 
 
 def _classify_full(entry: ObjectEntry, name: str) -> Classified:
+    if (wrong := _wrong_case(entry, name, WeightType.FULL)) is not None:
+        return wrong
     if name in (MODEL_CONFIG, GENERATION_CONFIG, SHARD_INDEX):
         return _accept(entry, "config")
     if name in TOKENIZER_FILES:
@@ -219,6 +254,8 @@ def unsafe_key_reason(key: str) -> str | None:
         return "contains a backslash"
     if any(unicodedata.category(ch) == "Cc" for ch in key):
         return "contains control characters"
+    if any(unicodedata.category(ch) == "Cs" for ch in key):
+        return "is not valid UTF-8"
     if len(key.encode()) > 1024:
         return "is longer than 1024 bytes"
     segments = key.rstrip("/").split("/")

@@ -97,7 +97,6 @@ class SafetensorsError(Exception):
         self.tensor = tensor
 
 
-
 @dataclass(frozen=True, slots=True)
 class TensorInfo:
     """One tensor; ``begin``/``end`` are relative to the data buffer, i.e. file offset data_start + begin."""
@@ -138,6 +137,12 @@ class SafetensorsHeader:
     @property
     def data_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors)
+
+    def __reduce__(self) -> tuple[type[SafetensorsHeader], tuple[Any, ...]]:
+        # A header crosses a process boundary (the validation sandbox returns the inspection by
+        # pickle): the name index is rebuilt on demand, and read-only views travel as plain dicts.
+        metadata = dict(self.metadata) if self.metadata is not None else None
+        return (type(self), (self.header_size, self.data_start, self.file_size, self.tensors, metadata))
 
 
 def parse_header(

@@ -13,6 +13,7 @@ from typing import Any
 
 from modelport.catalog.catalog import BaseModel
 from modelport.domain.jobs import WeightType
+from modelport.storage.interface import ObjectVersion
 from modelport.validation.file_policy import Classified
 from modelport.validation.findings import Findings
 from modelport.validation.safetensors import SafetensorsHeader
@@ -34,12 +35,12 @@ class Upload:
 @dataclass(frozen=True)
 class Pin:
     """What the copy must find again: the SHA-256 of a file's first `length` bytes as the rules read
-    them (the whole of a small file, the 8 + N header bytes of a safetensors file), and the object
-    store's ETag when it gave one."""
+    them (the whole of a small file, the 8 + N header bytes of a safetensors file), and the version
+    and ETag the object store gave for it, when it gave any."""
 
     length: int
     sha256: str
-    etag: str | None = None
+    identity: ObjectVersion = field(default_factory=ObjectVersion)
 
 
 @dataclass(frozen=True)

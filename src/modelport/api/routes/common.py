@@ -11,6 +11,7 @@ from starlette.requests import Request
 from modelport.api.auth import bearer_key
 from modelport.api.errors import request_id_of
 from modelport.api.schemas import ErrorEnvelope
+from modelport.api.wire_json import WireJSONResponse
 from modelport.usecases.imports import ImportJobs
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -37,4 +38,4 @@ def caller(request: Request) -> int:
 
 
 def envelope(request: Request, output: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"request_id": request_id_of(request), "output": output})
+    return WireJSONResponse({"request_id": request_id_of(request), "output": output})
