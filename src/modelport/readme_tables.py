@@ -1,5 +1,6 @@
 """The README's generated tables, rendered from the definitions the code itself uses: the reason
-codes (`domain.reasons`) and the file policy (`validation.file_policy`).
+codes (`domain.reasons`), the file policy (`validation.file_policy`) and, per config file, every
+key with its decision (the `ConfigDocument` models of `validation`).
 
 Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in README.md.
 `python -m modelport.readme_tables README.md` rewrites them in place; `tests/unit/test_readme_tables.py`
@@ -14,9 +15,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from modelport.domain.reasons import markdown_table as reason_table
+from modelport.validation.adapter_config import AdapterConfigFile
 from modelport.validation.file_policy import markdown_table as policy_table
 
-TABLES: Mapping[str, Callable[[], str]] = {"reasons": reason_table, "file-policy": policy_table}
+TABLES: Mapping[str, Callable[[], str]] = {
+    "reasons": reason_table,
+    "file-policy": policy_table,
+    "adapter-config": AdapterConfigFile.markdown_table,
+}
 
 
 def render(readme: str) -> str:

@@ -305,6 +305,24 @@ LORA_CONFIG_SCHEMA: Final = _reason(
     "An adapter_config.json key has the wrong type or a value out of range.",
     "Save the adapter again with PEFT; fix the key named in the message.",
 )
+LORA_UNKNOWN_KEY: Final = _reason(
+    "lora.unknown_key",
+    "adapter_config.json has a key PEFT 0.21 does not know; it may select a feature a serving engine would "
+    "silently ignore.",
+    "Remove the key, or export the adapter with PEFT 0.21.",
+)
+LORA_OLD_VL_LAYOUT: Final = _reason(
+    "lora.old_vl_layout",
+    "A Qwen2.5-VL adapter saved with the pre-transformers-4.52 key layout (model.layers.N): PEFT with "
+    "transformers 5 binds none of its tensors.",
+    "Save the adapter again with transformers 4.52 or newer, so that keys read model.language_model.layers.N.",
+)
+LORA_TARGET_NOT_ADAPTABLE: Final = _reason(
+    "lora.target_not_adaptable",
+    "target_modules selects a module PEFT cannot adapt (a container, a norm, an activation), so PEFT refuses "
+    "to load the adapter.",
+    "Name only the linear projections (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).",
+)
 LORA_PEFT_TYPE: Final = _reason(
     "lora.peft_type", "peft_type is not LORA.", "Only LoRA adapters can be imported; train a LoRA adapter."
 )
@@ -373,8 +391,15 @@ LORA_UNSUPPORTED_MODULE: Final = _reason(
     "LoRA on a module serving engines do not adapt for this base (embeddings or lm_head on Qwen2.5).",
     "Train without embed_tokens and lm_head in target_modules.",
 )
-LORA_MIXED_LAYOUTS: Final = _reason(
-    "lora.mixed_layouts", "The adapter mixes module path layouts.", "Save the adapter again with one PEFT version."
+LORA_LARGE_SCALING: Final = _reason(
+    "lora.large_scaling",
+    "Warning: lora_alpha / r scales the adapter's update far beyond what trainers use.",
+    "Check lora_alpha and r: the adapter may have been exported with the wrong values.",
+)
+LORA_OTHER_FAMILY: Final = _reason(
+    "lora.other_family",
+    "Warning: base_model_name_or_path names a model family other than the declared base's.",
+    "Check that the adapter was trained on the declared base model.",
 )
 LORA_SHAPE_MISMATCH: Final = _reason(
     "lora.shape_mismatch",
@@ -529,13 +554,24 @@ VALUES_NON_FINITE: Final = _reason(
 )
 VALUES_UNTRAINED_ADAPTER: Final = _reason(
     "values.untrained_adapter",
-    "Warning: every lora_B matrix is all zeros, so the adapter changes nothing.",
+    "Warning: every module has an all-zero lora_A or lora_B, so the adapter is a no-op: it changes nothing.",
     "Export the adapter after training, not at initialisation.",
 )
 VALUES_ZERO_LORA_B: Final = _reason(
     "values.zero_lora_b",
     "Warning: some lora_B matrices are all zeros; those modules are not adapted.",
     "Check the training run if this is unexpected.",
+)
+VALUES_ZERO_LORA_A: Final = _reason(
+    "values.zero_lora_a",
+    "Warning: some lora_A matrices are all zeros; those modules are not adapted.",
+    "Check the training run if this is unexpected.",
+)
+VALUES_EXTREME_MAGNITUDE: Final = _reason(
+    "values.extreme_magnitude",
+    "Warning: a tensor holds values of a magnitude no trained weight has (above 1e4), a sign of a broken export "
+    "or of an overflow during training.",
+    "Check the training run and the export; compare with a checkpoint from before the problem.",
 )
 
 # -- the gate itself ------------------------------------------------------------------------------------

@@ -1,14 +1,25 @@
-"""Value checks on tensor bytes, fed by the copy pass (no second read): NaN/Inf in floating tensors
-fail the import; an adapter whose `lora_B` matrices are all zero earns a warning (it was never
-trained: PEFT initialises `lora_B` to zero, so such an adapter changes nothing).
+"""Value checks on tensor bytes, fed by the copy pass (no second read):
+
+- NaN or Inf in a floating tensor fails the import;
+- an adapter whose every module has an all-zero factor (lora_A or lora_B) is a no-op and earns a
+  warning, and so does each module that is a no-op (PEFT initialises lora_B to zero: an adapter
+  saved before training changes nothing);
+- values of an extreme magnitude (above EXTREME) earn a warning.
+
+One pass per element gives all three: with the sign bit cleared, IEEE floats order like their bit
+patterns, so the largest masked pattern is the largest magnitude, it is at least the exponent mask
+exactly when some element is Inf or NaN, and it is zero exactly when every element is (+/-)0.
 
 Chunks arrive in file order and may cut a tensor, or even one element, anywhere; a few carried
-bytes per tensor stitch elements back together.
+bytes per tensor stitch elements back together. The work per tensor is bounded before it starts:
+the header's tensor count is capped, and each byte is looked at once.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 
@@ -16,20 +27,19 @@ from modelport.domain import reasons
 from modelport.validation.findings import Finding, Severity
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
 
-# dtype -> (unsigned view, exponent mask): an all-ones exponent means Inf or NaN.
-_NON_FINITE: dict[str, tuple[np.dtype[np.unsignedinteger], int]] = {
-    "BF16": (np.dtype("<u2"), 0x7F80),
-    "F16": (np.dtype("<u2"), 0x7C00),
-    "F32": (np.dtype("<u4"), 0x7F800000),
-    "F64": (np.dtype("<u8"), 0x7FF0000000000000),
+EXTREME: Final = 1e4
+# dtype -> (unsigned view, exponent mask, sign-cleared mask, the float type to read a pattern back).
+_FORMATS: Final[dict[str, tuple[np.dtype[np.unsignedinteger], int, int, str]]] = {
+    "BF16": (np.dtype("<u2"), 0x7F80, 0x7FFF, "bf16"),
+    "F16": (np.dtype("<u2"), 0x7C00, 0x7FFF, "<f2"),
+    "F32": (np.dtype("<u4"), 0x7F800000, 0x7FFFFFFF, "<f4"),
+    "F64": (np.dtype("<u8"), 0x7FF0000000000000, 0x7FFFFFFFFFFFFFFF, "<f8"),
 }
-_SIGN_CLEARED: dict[np.dtype[np.unsignedinteger], int] = {
-    np.dtype("<u2"): 0x7FFF,
-    np.dtype("<u4"): 0x7FFFFFFF,
-    np.dtype("<u8"): 0x7FFFFFFFFFFFFFFF,
-}
-_MAX_REPORTED = 5
-_SLICE_BYTES = 1024 * 1024  # a multiple of every element size
+_MAX_REPORTED: Final = 5
+_SLICE_BYTES: Final = 1024 * 1024  # a multiple of every element size
+_FACTOR: Final = re.compile(
+    r"^(?P<module>.+)\.(?P<factor>lora_A|lora_B|lora_embedding_A|lora_embedding_B)(?:\.weight)?$"
+)
 
 
 @dataclass
@@ -38,17 +48,16 @@ class _TensorState:
     start: int  # absolute file offset of the first byte
     view: np.dtype[np.unsignedinteger] | None
     exponent_mask: int
-    zero_check: bool
+    magnitude_mask: int
     carry: bytes = b""
-    non_finite: bool = False
-    nonzero: bool = False
+    largest: int = 0  # the largest sign-cleared bit pattern seen
 
 
 @dataclass
 class ValueScanner:
     file: str
     header: SafetensorsHeader
-    zero_check: frozenset[str] = frozenset()
+    zero_check: frozenset[str] = frozenset()  # LoRA factors: an all-zero one makes its module a no-op
     _states: list[_TensorState] = field(init=False)
     _cursor: int = field(init=False, default=0)
     _scratch_buffers: dict[np.dtype[np.unsignedinteger], np.ndarray] = field(init=False, default_factory=dict)
@@ -58,17 +67,10 @@ class ValueScanner:
         for info in self.header.tensors:
             if info.nbytes == 0:
                 continue
-            known = _NON_FINITE.get(info.dtype)
-            view, mask = known if known is not None else (None, 0)
-            self._states.append(
-                _TensorState(
-                    info=info,
-                    start=self.header.data_start + info.begin,
-                    view=view,
-                    exponent_mask=mask,
-                    zero_check=info.name in self.zero_check,
-                )
-            )
+            known = _FORMATS.get(info.dtype)
+            view, exponent, magnitude = (known[0], known[1], known[2]) if known is not None else (None, 0, 0)
+            start = self.header.data_start + info.begin
+            self._states.append(_TensorState(info, start, view, exponent, magnitude))
 
     def feed(self, offset: int, chunk: bytes | memoryview) -> None:
         """Scan `chunk`, which starts at absolute file `offset`; chunks must come in order."""
@@ -90,50 +92,81 @@ class ValueScanner:
             self._cursor += 1
 
     def findings(self) -> list[Finding]:
-        results: list[Finding] = []
-        broken = [s.info.name for s in self._states if s.non_finite]
-        for name in broken[:_MAX_REPORTED]:
+        scanned = [s for s in self._states if s.view is not None]
+        results = [self._non_finite(s) for s in scanned if s.largest >= s.exponent_mask][:_MAX_REPORTED]
+        extreme = [s for s in scanned if s.largest < s.exponent_mask and _magnitude(s) > EXTREME]
+        if extreme:
+            worst = max(extreme, key=_magnitude)
             results.append(
-                Finding(
-                    code=reasons.VALUES_NON_FINITE,
-                    severity=Severity.ERROR,
-                    message=(
-                        f"{self.file}: tensor {name} contains NaN or Inf values; the weights are broken "
-                        "(did training diverge?). Export a checkpoint from before the loss went NaN."
-                    ),
-                    file=self.file,
-                    tensor=name,
+                self._finding(
+                    reasons.VALUES_EXTREME_MAGNITUDE,
+                    Severity.WARNING,
+                    f"{len(extreme)} tensor{'s hold' if len(extreme) > 1 else ' holds'} values above {EXTREME:g} in "
+                    f"magnitude (e.g. {worst.info.name}, up to {_magnitude(worst):.3g}); trained weights are far "
+                    "smaller, so the export or the training may be broken.",
+                    worst.info.name,
                 )
             )
-        checked = [s for s in self._states if s.zero_check]
-        zero = [s.info.name for s in checked if not s.nonzero]
-        zero += [name for name in self.zero_check if self._is_empty(name)]
-        if checked and len(zero) == len(checked):
-            results.append(
-                Finding(
-                    code=reasons.VALUES_UNTRAINED_ADAPTER,
-                    severity=Severity.WARNING,
-                    message=(
-                        f"{self.file}: every lora_B matrix is all zeros, so the adapter changes nothing "
-                        "(PEFT initialises lora_B to zero: was the adapter saved before training?)."
-                    ),
-                    file=self.file,
-                )
-            )
-        elif zero:
-            results.append(
-                Finding(
-                    code=reasons.VALUES_ZERO_LORA_B,
-                    severity=Severity.WARNING,
-                    message=(
-                        f"{self.file}: {len(zero)} of {len(checked)} lora_B matrices are all zeros "
-                        f"(e.g. {sorted(zero)[0]}); those modules are not adapted."
-                    ),
-                    file=self.file,
-                    tensor=sorted(zero)[0],
-                )
-            )
+        results.extend(self._no_op_modules())
         return results
+
+    def _no_op_modules(self) -> list[Finding]:
+        if not self.zero_check:
+            return []
+        zero = {name for name in self.zero_check if self._is_zero(name)}
+        modules: dict[str, set[str]] = {}
+        for name in self.zero_check:
+            match = _FACTOR.match(name)
+            if match is not None:
+                modules.setdefault(match["module"], set()).add(match["factor"])
+        no_op = {m for m in modules if any(_factor_name(m, f, self.zero_check) in zero for f in modules[m])}
+        if not modules or not no_op:
+            return []
+        if no_op == set(modules):
+            return [
+                self._finding(
+                    reasons.VALUES_UNTRAINED_ADAPTER,
+                    Severity.WARNING,
+                    "every module has an all-zero lora_A or lora_B, so the adapter changes nothing (PEFT "
+                    "initialises lora_B to zero: was the adapter saved before training?).",
+                    None,
+                )
+            ]
+        results = []
+        for factor, code in (("B", reasons.VALUES_ZERO_LORA_B), ("A", reasons.VALUES_ZERO_LORA_A)):
+            names = sorted(n for n in zero if re.search(rf"\.lora_(embedding_)?{factor}(\.weight)?$", n))
+            if names:
+                results.append(
+                    self._finding(
+                        code,
+                        Severity.WARNING,
+                        f"{len(names)} of {len(modules)} lora_{factor} matrices are all zeros (e.g. {names[0]}); "
+                        "those modules are not adapted.",
+                        names[0],
+                    )
+                )
+        return results
+
+    def _non_finite(self, state: _TensorState) -> Finding:
+        return self._finding(
+            reasons.VALUES_NON_FINITE,
+            Severity.ERROR,
+            f"tensor {state.info.name} contains NaN or Inf values; the weights are broken (did training diverge?). "
+            "Export a checkpoint from before the loss went NaN.",
+            state.info.name,
+        )
+
+    def _finding(self, code: reasons.Reason, severity: Severity, message: str, tensor: str | None) -> Finding:
+        return Finding(code=code, severity=severity, message=f"{self.file}: {message}", file=self.file, tensor=tensor)
+
+    def _is_zero(self, name: str) -> bool:
+        info = self.header.by_name().get(name)
+        if info is None:
+            return False
+        if info.nbytes == 0:
+            return True
+        state = next((s for s in self._states if s.info.name == name), None)
+        return state is not None and state.view is not None and state.largest == 0
 
     def _scratch(self, view: np.dtype[np.unsignedinteger], count: int) -> np.ndarray:
         buffer = self._scratch_buffers.get(view)
@@ -141,13 +174,9 @@ class ValueScanner:
             buffer = self._scratch_buffers[view] = np.empty(_SLICE_BYTES // view.itemsize, dtype=view)
         return buffer[:count]
 
-    def _is_empty(self, name: str) -> bool:
-        info = self.header.by_name().get(name)
-        return info is not None and info.nbytes == 0
-
     def _scan(self, state: _TensorState, piece: memoryview) -> None:
-        if state.view is None or (state.non_finite and (state.nonzero or not state.zero_check)):
-            return
+        if state.view is None or state.largest >= state.exponent_mask:
+            return  # not a float we scan, or already known broken
         item = state.view.itemsize
         if state.carry:
             need = item - len(state.carry)
@@ -165,11 +194,22 @@ class ValueScanner:
 
     def _inspect(self, state: _TensorState, values: np.ndarray) -> None:
         assert state.view is not None
-        if not state.non_finite:
-            # Masked exponents never exceed the mask, so "the largest equals the mask" is "any is
-            # all ones": one pass into a reused buffer instead of two passes and two temporaries.
-            exponents = np.bitwise_and(values, state.exponent_mask, out=self._scratch(state.view, len(values)))
-            if exponents.max() == state.exponent_mask:
-                state.non_finite = True
-        if state.zero_check and not state.nonzero:
-            state.nonzero = bool(np.any(np.bitwise_and(values, _SIGN_CLEARED[state.view])))
+        masked = np.bitwise_and(values, state.magnitude_mask, out=self._scratch(state.view, len(values)))
+        largest = int(masked.max())
+        if largest > state.largest:
+            state.largest = largest
+
+
+def _factor_name(module: str, factor: str, names: frozenset[str]) -> str:
+    for candidate in (f"{module}.{factor}.weight", f"{module}.{factor}"):
+        if candidate in names:
+            return candidate
+    return f"{module}.{factor}"
+
+
+def _magnitude(state: _TensorState) -> float:
+    """The largest magnitude seen, read back from its bit pattern."""
+    known = _FORMATS[state.info.dtype]
+    if known[3] == "bf16":
+        return float(np.array([state.largest << 16], dtype="<u4").view("<f4")[0])
+    return float(np.array([state.largest], dtype=state.view).view(known[3])[0])
