@@ -180,9 +180,12 @@ def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
 
 
 def display_key(key: str) -> str:
-    """`key` as it can be shown and stored: an undecodable byte of a local file name (a lone
-    surrogate after Python's decoding) is written as a backslash escape."""
-    return key.encode("utf-8", "backslashreplace").decode("utf-8")
+    """`key` as it can be shown and stored: an undecodable byte of a local file name (which Python
+    decodes to a lone surrogate) is written as its backslash escape, `\\xff`."""
+    try:
+        return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _wrong_case(entry: ObjectEntry, name: str, weight_type: WeightType) -> Classified | None:
