@@ -11,6 +11,7 @@ meanwhile. The tensor data itself is checked in this same pass, so it needs no p
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +23,8 @@ from modelport.storage.interface import ObjectChanged, ObjectWriter, RangeReader
 from modelport.validation.findings import Finding, ImportFailed, Severity
 from modelport.validation.upload import CopyItem
 from modelport.validation.values import ValueScanner
+
+logger = logging.getLogger("modelport.gate")
 
 
 class CopyCancelled(Exception):
@@ -75,7 +78,7 @@ def copy_file(
                     header_hash.update(memoryview(chunk)[: header_end - offset])
                 digest.update(chunk)
                 if scanner is not None:
-                    scanner.feed(offset, chunk)
+                    _scan(scanner, offset, chunk)
                 writer.write(chunk)
                 on_bytes(len(chunk))
         if header_hash.hexdigest() != item.pin.sha256:
@@ -94,7 +97,7 @@ def copy_file(
         name=item.name,
         size=item.size,
         sha256=digest.hexdigest(),
-        findings=tuple(scanner.findings()) if scanner is not None else (),
+        findings=tuple(_scan_findings(scanner)) if scanner is not None else (),
     )
 
 
@@ -122,6 +125,32 @@ def _chunks_in_order(
         if len(chunk) != expected:
             raise ImportFailed(_changed(name, f"a read at offset {offset} returned {len(chunk)} of {expected} bytes"))
         yield offset, chunk
+
+
+def _scan(scanner: ValueScanner, offset: int, chunk: bytes) -> None:
+    try:
+        scanner.feed(offset, chunk)
+    except Exception as error:
+        raise ImportFailed(_scanner_failed(scanner.file, error)) from None
+
+
+def _scan_findings(scanner: ValueScanner) -> list[Finding]:
+    try:
+        return scanner.findings()
+    except Exception as error:
+        raise ImportFailed(_scanner_failed(scanner.file, error)) from None
+
+
+def _scanner_failed(name: str, error: Exception) -> Finding:
+    """The value scan is validation too: a bug in it refuses the upload at once (fail closed)."""
+    logger.exception("the value scan raised on %s", name)
+    return Finding(
+        code=reasons.GATE_INTERNAL_ERROR,
+        severity=Severity.ERROR,
+        message=f"{name}: the value scan could not evaluate this file ({type(error).__name__}), so it is refused; "
+        "this is a modelport bug, please report it with the job id.",
+        file=name,
+    )
 
 
 def _changed(name: str, detail: str) -> Finding:
