@@ -44,6 +44,13 @@ def _extreme(spec: TensorSpec) -> bytes:
     return bytes(data)
 
 
+def _implausible(spec: TensorSpec) -> bytes:
+    data = bytearray(samples.random_filler()(spec))
+    if "lora_B" in spec.name:
+        data[0:4] = struct.pack("<f", 1.0e30)
+    return bytes(data)
+
+
 def cases() -> list[Case]:
     return [
         Case("name-weights-in-capitals", TINY3, "lora", lora_then(rename("adapter_model.safetensors", "ADAPTER_MODEL.SAFETENSORS")),
@@ -62,4 +69,6 @@ def cases() -> list[Case]:
              warnings=("values.untrained_adapter",)),
         Case("values-extreme-magnitude", TINY3, "lora", lora(fill=_extreme), "SUCCESSED",
              warnings=("values.extreme_magnitude",)),
+        Case("values-implausible-magnitude", TINY3, "lora", lora(fill=_implausible), "FAILED",
+             ("values.implausible_magnitude",), ("far beyond any trained weight",)),
     ]  # fmt: skip

@@ -21,7 +21,9 @@ class Toy(ConfigDocument):
 
     r: Annotated[int, checked("rank", "toy.py#L2", "an integer from 1 to 64")] = Field(ge=1, le=64)
     note: Annotated[str | None, inert("ignored", "toy.py#L3")] = None
-    use_dora: Annotated[Any, refused("DoRA", "toy.py#L4", "is set; DoRA cannot be served.", reasons.LORA_DORA)] = None
+    use_dora: Annotated[
+        Any, refused("DoRA", "toy.py#L4", "is set; DoRA cannot be served.", reasons.LORA_DORA, unset=(None, False))
+    ] = None
 
 
 def run(document: Any) -> tuple[Toy | None, Findings]:

@@ -391,6 +391,11 @@ LORA_UNSUPPORTED_MODULE: Final = _reason(
     "LoRA on a module serving engines do not adapt for this base (embeddings or lm_head on Qwen2.5).",
     "Train without embed_tokens and lm_head in target_modules.",
 )
+LORA_EXCLUDE_UNUSED: Final = _reason(
+    "lora.exclude_unused",
+    "Warning: exclude_modules matches no module of the base (PEFT warns about it too).",
+    "Check exclude_modules; it may name modules of another model.",
+)
 LORA_LARGE_SCALING: Final = _reason(
     "lora.large_scaling",
     "Warning: lora_alpha / r scales the adapter's update far beyond what trainers use.",
@@ -566,6 +571,11 @@ VALUES_ZERO_LORA_A: Final = _reason(
     "values.zero_lora_a",
     "Warning: some lora_A matrices are all zeros; those modules are not adapted.",
     "Check the training run if this is unexpected.",
+)
+VALUES_IMPLAUSIBLE_MAGNITUDE: Final = _reason(
+    "values.implausible_magnitude",
+    "A tensor holds values above 1e8 in magnitude, which no trained weight has: activations would overflow.",
+    "Export the weights again; check the training run for a diverged loss.",
 )
 VALUES_EXTREME_MAGNITUDE: Final = _reason(
     "values.extreme_magnitude",

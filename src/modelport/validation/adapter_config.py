@@ -72,7 +72,7 @@ class AdapterConfigFile(ConfigDocument):
     ensure_weight_tying: Annotated[bool, checked(f"{P}: ties embedding and lm_head adapters; {V}: loads them apart", f"{P} tuners/tuners_utils.py#L1440-1450", "true or false")] = False  # fmt: skip
 
     # -- refused when set: variants and features serving engines do not apply as plain LoRA --------
-    modules_to_save: Annotated[Any, refused(f"{P}: full trainable copies; {V}: only classifier/score", f"{V} lora/peft_helper.py#L56-65", "is set; full copies of modules (often the embeddings or lm_head, which changes the vocabulary) cannot be served with a LoRA adapter.", reasons.LORA_MODULES_TO_SAVE)] = None  # fmt: skip
+    modules_to_save: Annotated[Any, refused(f"{P}: full trainable copies; {V}: only classifier/score", f"{V} lora/peft_helper.py#L56-65", "is set; full copies of modules (often the embeddings or lm_head, which changes the vocabulary) cannot be served with a LoRA adapter.", reasons.LORA_MODULES_TO_SAVE, unset=(None, []))] = None  # fmt: skip
     layer_replication: Annotated[Any, refused(f"{P}: duplicates layers; {V}: refuses it", f"{V} lora/peft_helper.py#L72-73", "is set; layer-replicating adapters cannot be served.")] = None  # fmt: skip
     alora_invocation_tokens: Annotated[Any, refused(f"{P}: activated LoRA; {V}: refuses it", f"{V} lora/peft_helper.py#L74-75", "is set; Activated LoRA cannot be served.")] = None  # fmt: skip
     use_bdlora: Annotated[Any, _VARIANT_RULE] = None

@@ -47,6 +47,9 @@ class KeyRule:
     cite: str  # where they do it, e.g. "peft 0.21 tuners/lora/layer.py#L263"
     sentence: str = ""  # refused: the end of "<file>: <key> ..."; checked: what a valid value is
     reason: Reason | None = None  # overrides the document's reason code for this key
+    # Refused keys: the values that mean "not in use" (what the library writes when the feature is
+    # off). PEFT turns a variant on when its field `is not None`, so `{}` is in use.
+    unset: tuple[Any, ...] = (None,)
 
 
 def checked(engines: str, cite: str, expect: str = "", reason: Reason | None = None) -> KeyRule:
@@ -57,8 +60,10 @@ def inert(engines: str, cite: str, expect: str = "") -> KeyRule:
     return KeyRule(Decision.INERT, engines, cite, expect)
 
 
-def refused(engines: str, cite: str, sentence: str, reason: Reason | None = None) -> KeyRule:
-    return KeyRule(Decision.REFUSED, engines, cite, sentence, reason)
+def refused(
+    engines: str, cite: str, sentence: str, reason: Reason | None = None, unset: tuple[Any, ...] = (None,)
+) -> KeyRule:
+    return KeyRule(Decision.REFUSED, engines, cite, sentence, reason, unset)
 
 
 class ConfigDocument(BaseModel):
@@ -119,7 +124,7 @@ def screen(model: type[D], document: Any, findings: Findings) -> tuple[D | None,
     for key, value in document.items():
         rule = rules.get(key, model.UNKNOWN)
         present[key] = rule.decision
-        if rule.decision == Decision.REFUSED and (key not in rules or _is_set(value)):
+        if rule.decision == Decision.REFUSED and (key not in rules or not _unset(value, rule.unset)):
             what = rule.sentence if key in rules else model.UNKNOWN.sentence
             findings.error(rule.reason or model.REFUSED_REASON, f"{file}: {key} {what}", file=file)
     valid: D | None = None
@@ -155,9 +160,9 @@ def is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_set(value: Any) -> bool:
-    """Whether a refused key is in use: PEFT writes most of them as null, false or empty."""
-    return value not in (None, False, "", [], {})
+def _unset(value: Any, unset: tuple[Any, ...]) -> bool:
+    # By type as well as value: False == 0 and [] == [] must not blur "off" with "on".
+    return any(type(value) is type(off) and value == off for off in unset)
 
 
 def _expectation(problem: Mapping[str, Any]) -> str:

@@ -162,6 +162,8 @@ def _check_targets(context: RuleContext, settings: AdapterSettings, tensors: lis
     targeting = targeted_modules(settings, context.upload.base.architecture, uses_layers_pattern)
     for code, message in targeting.problems:
         findings.error(code, message, file=FILE)
+    for code, message in targeting.warnings:
+        findings.warning(code, message, file=FILE)
     if targeting.modules:
         with_tensors = {t.module for t in tensors}
         untargeted = sorted(with_tensors - targeting.modules)

@@ -43,6 +43,7 @@ _SHOWN: Final = 3
 class Targeting:
     modules: frozenset[str]  # module names PEFT gives LoRA (no `base_model.model.` prefix)
     problems: tuple[tuple[Reason, str], ...] = ()
+    warnings: tuple[tuple[Reason, str], ...] = ()
 
 
 def targeted_modules(settings: AdapterSettings, architecture: Architecture, uses_layers_pattern: bool) -> Targeting:
@@ -81,8 +82,10 @@ def targeted_modules(settings: AdapterSettings, architecture: Architecture, uses
         return refuse(reasons.LORA_CONFIG_SCHEMA, "target_modules is an empty list, which PEFT refuses to load.")
     layer_of = _LAYERS if uses_layers_pattern else _ANY_LAYER
     chosen: set[str] = set()
+    excluded = 0
     for name in tree:
         if exclude is not None and exclude(name):
+            excluded += 1
             continue
         if not target(name):
             continue
@@ -117,7 +120,11 @@ def targeted_modules(settings: AdapterSettings, architecture: Architecture, uses
             )
         )
     adaptable = frozenset(name for name in chosen if tree[name] in LORA_KINDS and not is_vision_module(name))
-    return Targeting(adaptable, tuple(problems))
+    warnings: list[tuple[Reason, str]] = []
+    if exclude is not None and excluded == 0:
+        unused = f"{FILE}: exclude_modules {_show(settings.exclude_modules)} matches no module of the base model"
+        warnings.append((reasons.LORA_EXCLUDE_UNUSED, f"{unused}; PEFT warns about it when it loads the adapter."))
+    return Targeting(adaptable, tuple(problems), tuple(warnings))
 
 
 def _matcher(spec: list[str] | str, key: str, tree: dict[str, ModuleKind]) -> Callable[[str], bool]:

@@ -4,7 +4,8 @@
 - an adapter whose every module has an all-zero factor (lora_A or lora_B) is a no-op and earns a
   warning, and so does each module that is a no-op (PEFT initialises lora_B to zero: an adapter
   saved before training changes nothing);
-- values of an extreme magnitude (above EXTREME) earn a warning.
+- values of an extreme magnitude earn a warning (above EXTREME) or fail the import (above
+  IMPLAUSIBLE, where activations overflow whatever the input).
 
 One pass per element gives all three: with the sign bit cleared, IEEE floats order like their bit
 patterns, so the largest masked pattern is the largest magnitude, it is at least the exponent mask
@@ -27,7 +28,8 @@ from modelport.domain import reasons
 from modelport.validation.findings import Finding, Severity
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
 
-EXTREME: Final = 1e4
+EXTREME: Final = 1e4  # above: a warning
+IMPLAUSIBLE: Final = 1e8  # above: no trained weight is this large; activations would overflow
 # dtype -> (unsigned view, exponent mask, sign-cleared mask, the float type to read a pattern back).
 _FORMATS: Final[dict[str, tuple[np.dtype[np.unsignedinteger], int, int, str]]] = {
     "BF16": (np.dtype("<u2"), 0x7F80, 0x7FFF, "bf16"),
@@ -94,7 +96,19 @@ class ValueScanner:
     def findings(self) -> list[Finding]:
         scanned = [s for s in self._states if s.view is not None]
         results = [self._non_finite(s) for s in scanned if s.largest >= s.exponent_mask][:_MAX_REPORTED]
-        extreme = [s for s in scanned if s.largest < s.exponent_mask and _magnitude(s) > EXTREME]
+        finite = [s for s in scanned if s.largest < s.exponent_mask]
+        implausible = [s for s in finite if _magnitude(s) > IMPLAUSIBLE]
+        for state in implausible[:_MAX_REPORTED]:
+            results.append(
+                self._finding(
+                    reasons.VALUES_IMPLAUSIBLE_MAGNITUDE,
+                    Severity.ERROR,
+                    f"tensor {state.info.name} holds values up to {_magnitude(state):.3g} in magnitude, far beyond any "
+                    "trained weight (activations would overflow to Inf); the export is broken.",
+                    state.info.name,
+                )
+            )
+        extreme = [s for s in finite if EXTREME < _magnitude(s) <= IMPLAUSIBLE]
         if extreme:
             worst = max(extreme, key=_magnitude)
             results.append(
