@@ -153,7 +153,7 @@ def _generation_facts(folder: Path, base_config: dict[str, Any]) -> list[Fact]:
         return [Fact("generation_config", "generation_config.json is not a JSON object")]
     vocab = base_config["vocab_size"]
     facts = []
-    for key in ("bos_token_id", "eos_token_id", "pad_token_id", "forced_eos_token_id", "forced_bos_token_id"):
+    for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
         value = document.get(key)
         ids = value if isinstance(value, list) else [] if value is None else [value]
         if any(not isinstance(i, int) or not 0 <= i < vocab for i in ids):

@@ -116,6 +116,13 @@ def _values(fill: Callable[[np.ndarray], np.ndarray], fragment: str = "", every:
     return apply
 
 
+def _finite_huge(draft: FullDraft, rng: random.Random) -> None:
+    """MLP weights times 1e30: finite in BF16 and F32 (F16 would store inf, a different case)."""
+    if _dtype(draft) == "F16":
+        raise ValueError("F16 cannot hold the values finitely")
+    _values(lambda v: v * 1e30, "mlp", every=True)(draft, rng)
+
+
 def _poke(value: float) -> Callable[[np.ndarray], np.ndarray]:
     def fill(values: np.ndarray) -> np.ndarray:
         values.flat[1] = value
@@ -284,7 +291,7 @@ FULL_MUTATIONS: tuple[FullMutation, ...] = (
     FullMutation("tensors.prefix.extra", _rename("model.", "model.model.")),
     FullMutation("tensors.nan", _values(_poke(float("nan")))),
     FullMutation("tensors.inf", _values(_poke(float("-inf")))),
-    FullMutation("tensors.huge", _values(lambda v: v * 1e30, "mlp", every=True)),
+    FullMutation("tensors.huge", _finite_huge),
     FullMutation("tensors.zeros", _values(np.zeros_like)),
     FullMutation("tensors.metadata.none", lambda d, _rng: setattr(d, "metadata", None)),
     FullMutation("tensors.metadata.other_format", lambda d, _rng: setattr(d, "metadata", {"format": "mlx"})),
@@ -302,6 +309,9 @@ FULL_MUTATIONS: tuple[FullMutation, ...] = (
     FullMutation("generation_config.eos_out_of_vocab", _generation({"bos_token_id": 1, "eos_token_id": 5000})),
     FullMutation("generation_config.forced_eos_out_of_vocab", _generation({"forced_eos_token_id": 5000})),
     FullMutation("generation_config.suppress_out_of_vocab", _generation({"suppress_tokens": [5000]})),
+    FullMutation("generation_config.eos_string", _generation({"eos_token_id": "</s>"})),
+    FullMutation("generation_config.top_k_negative", _generation({"eos_token_id": 2, "do_sample": True, "top_k": -3})),
+    FullMutation("generation_config.temperature_greedy", _generation({"eos_token_id": 2, "temperature": 0.7})),
     FullMutation("generation_config.sampling", _generation({"eos_token_id": 2, "do_sample": True, "temperature": 0.7})),
 )  # fmt: skip
 

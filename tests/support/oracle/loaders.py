@@ -59,6 +59,10 @@ INERT_WARNINGS: tuple[tuple[str, str], ...] = (
         "EVA is an initialisation of lora_A from data; loading overwrites it with the file's values",
     ),
     (
+        r"Both `max_new_tokens` \(=4\) and `max_length`\(=\d+\) seem to have been set",
+        "our own generate() call passes max_new_tokens; the upload's max_length is only overridden by it",
+    ),
+    (
         r"You have requested `ensure_weight_tying`, but no tied modules were found in the model",
         "the field only acts on tied embeddings, which the base does not have: nothing changes",
     ),
@@ -320,7 +324,9 @@ def _checkpoint_files(folder: Path) -> list[str]:
 
 
 def full_evidence(base_config: dict[str, Any], folder: Path) -> LoaderEvidence:
-    """AutoModelForCausalLM.from_pretrained(folder) and what the loaded model holds."""
+    """AutoModelForCausalLM.from_pretrained(folder), what the loaded model holds, and a short
+    generate() with the upload's generation_config.json when it ships one (serving reads it for
+    its stop tokens and sampling defaults)."""
     weights = _checkpoint_files(folder)
     read = _digests(folder, ["config.json", "generation_config.json", "model.safetensors.index.json", *weights])
     with captured() as heard:
@@ -334,6 +340,12 @@ def full_evidence(base_config: dict[str, Any], folder: Path) -> LoaderEvidence:
             error = "; ".join(info.get("error_msgs") or []) or None
         except Exception as raised:
             error = _describe(raised)
+        if error is None and (folder / "generation_config.json").is_file():
+            torch.manual_seed(BASE_SEED)
+            try:
+                model.generate(INPUT_IDS, attention_mask=torch.ones_like(INPUT_IDS), max_new_tokens=4)
+            except Exception as raised:
+                error = f"generate() with the upload's generation_config.json: {_describe(raised)}"
     if error is not None:
         return LoaderEvidence(kind="full", error=error, warnings=_relevant(heard), read_files=read)
     stored: dict[str, torch.Tensor] = {}

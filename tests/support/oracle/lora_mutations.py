@@ -298,6 +298,17 @@ def _poke(value: float) -> Callable[[np.ndarray], np.ndarray]:
     return fill
 
 
+def _finite_huge(apply: Callable[[LoraDraft, random.Random], None]) -> Callable[[LoraDraft, random.Random], None]:
+    """Values of 1e30 and more are finite in BF16 and F32; F16 would store them as inf."""
+
+    def guarded(draft: LoraDraft, rng: random.Random) -> None:
+        if any(t.dtype == "F16" for t in draft.tensors.values()):
+            raise ValueError("F16 cannot hold the values finitely")
+        apply(draft, rng)
+
+    return guarded
+
+
 def _embedding_targets(leaf: str) -> Callable[[LoraDraft, random.Random], None]:
     """LoRA on lm_head or embed_tokens, named in target_modules (lists only)."""
 
@@ -467,7 +478,7 @@ LORA_MUTATIONS: tuple[Mutation, ...] = (
     Mutation("tensors.zeros.one_B", _values(".lora_B", np.zeros_like, every=False)),
     Mutation("tensors.nan", _values("", _poke(float("nan")), every=False)),
     Mutation("tensors.inf", _values("", _poke(float("inf")), every=False)),
-    Mutation("tensors.huge", _values(".lora_B", lambda v: v * 1e30)),
+    Mutation("tensors.huge", _finite_huge(_values(".lora_B", lambda v: v * 1e30))),
     Mutation("tensors.large", _values(".lora_B", lambda v: v * 1e3)),
     Mutation("tensors.metadata.none", lambda d, _rng: setattr(d, "metadata", None)),
     Mutation("tensors.metadata.other_format", lambda d, _rng: setattr(d, "metadata", {"format": "mlx"})),

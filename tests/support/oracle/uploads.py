@@ -43,11 +43,12 @@ class Tensor:
     values: np.ndarray  # float64 values in the tensor's shape; cast on writing
 
     def encode(self) -> bytes:
-        if self.dtype == "BF16":  # the high half of the float32 pattern, as torch truncates NaN and Inf
-            return (self.values.astype("<f4").view("<u4") >> 16).astype("<u2").tobytes()
-        if self.dtype.startswith(("I", "U")):
-            return np.rint(np.nan_to_num(self.values)).astype(_NUMPY[self.dtype]).tobytes()
-        return self.values.astype(_NUMPY[self.dtype]).tobytes()
+        with np.errstate(over="ignore", invalid="ignore"):  # out of range becomes inf, as a cast stores it
+            if self.dtype == "BF16":  # the high half of the float32 pattern (keeps NaN and Inf)
+                return (self.values.astype("<f4").view("<u4") >> 16).astype("<u2").tobytes()
+            if self.dtype.startswith(("I", "U")):
+                return np.rint(np.nan_to_num(self.values)).astype(_NUMPY[self.dtype]).tobytes()
+            return self.values.astype(_NUMPY[self.dtype]).tobytes()
 
 
 def write_safetensors(path: Path, tensors: dict[str, Tensor], metadata: dict[str, str] | None) -> None:
