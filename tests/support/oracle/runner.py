@@ -53,13 +53,18 @@ def register_bases(settings: Settings) -> None:
 
 
 def run_case(settings: Settings, case: OracleCase) -> Outcome:
+    """Build the case's folder, run the gate on it, then the real loaders, and judge."""
     prefix = f"{case.name}/"
-    folder = upload_folder(settings, prefix)
-    applied = build(case, folder)
+    applied = build(case, upload_folder(settings, prefix))
     verdict = run_gate(settings, case.base_id, case.weight_type, prefix)
+    evidence, facts = observe(settings, case)
+    return Outcome(case, applied, verdict, evidence, facts, judge(verdict, evidence, facts))
+
+
+def observe(settings: Settings, case: OracleCase) -> tuple[LoaderEvidence, tuple[Fact, ...]]:
+    """What the real loaders do with the case's (already built) folder, and the rules it breaks."""
+    folder = upload_folder(settings, f"{case.name}/")
     config = TINY_BASES[case.base_id]
     if case.weight_type == "lora":
-        evidence, facts = lora_evidence(config, folder), lora_facts(folder)
-    else:
-        evidence, facts = full_evidence(config, folder), full_facts(folder, config)
-    return Outcome(case, applied, verdict, evidence, facts, judge(verdict, evidence, facts))
+        return lora_evidence(config, folder), lora_facts(folder)
+    return full_evidence(config, folder), full_facts(folder, config)
