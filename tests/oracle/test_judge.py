@@ -20,6 +20,7 @@ BROKEN = {
     "error": LoaderEvidence(kind="lora", error="RuntimeError: size mismatch", read_files=READ),
     "skipped": LoaderEvidence(kind="lora", skipped=("base_model.model.x.lora_A.weight",), read_files=READ),
     "altered": LoaderEvidence(kind="lora", altered=("base_model.model.x.lora_A.weight",), read_files=READ),
+    "into_base": LoaderEvidence(kind="lora", into_base=("base_model.model.lm_head.weight",), read_files=READ),
     "missing": LoaderEvidence(kind="lora", missing=("base_model.model.x.lora_B.weight",), read_files=READ),
     "base_changed": LoaderEvidence(kind="lora", base_changed=("model.layers.0.mlp.up_proj.weight",), read_files=READ),
     "variant": LoaderEvidence(kind="lora", variants=("x (DoraLinearVariant)",), read_files=READ),

@@ -51,6 +51,7 @@ class LoaderEvidence:
     warnings: tuple[str, ...] = ()  # Python warnings and log records >= WARNING not judged inert
     skipped: tuple[str, ...] = ()  # file tensors the loaded model does not hold (dropped or renamed)
     altered: tuple[str, ...] = ()  # file tensors whose loaded value differs from the file's
+    into_base: tuple[str, ...] = ()  # file tensors loaded into a parameter that is not a LoRA matrix (LoRA)
     missing: tuple[str, ...] = ()  # parameters the file should set and does not
     base_changed: tuple[str, ...] = ()  # base-model parameters the adapter overwrote (LoRA)
     variants: tuple[str, ...] = ()  # modules PEFT runs as a LoRA variant (DoRA, KaSA, ...), not plain LoRA
@@ -67,6 +68,7 @@ class LoaderEvidence:
             found.append(f"the loader raised {self.error}")
         found += [f"the loader skipped {name}" for name in self.skipped]
         found += [f"the loader altered {name}" for name in self.altered]
+        found += [f"the loader wrote {name}, not a LoRA parameter" for name in self.into_base]
         found += [f"the loader left {name} unset" for name in self.missing]
         found += [f"loading changed the base weight {name}" for name in self.base_changed]
         found += [f"PEFT runs {name} as a LoRA variant" for name in self.variants]

@@ -171,6 +171,14 @@ def _checkpoint_key(model_key: str) -> str:
     return f"{head.removesuffix(f'.{ADAPTER}')}.{suffix}" if head.endswith(f".{ADAPTER}") else model_key
 
 
+def _modules_to_save_key(name: str, state: dict[str, torch.Tensor]) -> str | None:
+    """Where PEFT's ModulesToSaveWrapper loads a full module copy (`lm_head.weight` ->
+    `lm_head.modules_to_save.default.weight`), if the model has that wrapper."""
+    head, _, parameter = name.rpartition(".")
+    key = f"{head}.modules_to_save.{ADAPTER}.{parameter}"
+    return key if key in state else None
+
+
 def _base_key(model_key: str) -> str:
     name = model_key.removeprefix("base_model.model.")
     return name.replace(".base_layer", "").replace(".original_module", "")
@@ -196,16 +204,18 @@ def lora_evidence(base_config: dict[str, Any], folder: Path) -> LoaderEvidence:
     # A file key binds as PEFT binds it: through the adapter-name mapping, or verbatim when it
     # already is a model key (set_peft_model_state_dict passes unmapped keys through).
     to_model = {_checkpoint_key(key): key for key in state}
-    skipped, altered, bound = [], [], set()
+    adapter_keys = {key for key in state if _checkpoint_key(key) != key}
+    skipped, altered, into_base, bound = [], [], [], set()
     for name, tensor in stored.items():
-        key = to_model.get(name) or (name if name in state else None)
+        key = to_model.get(name) or (name if name in state else None) or _modules_to_save_key(name, state)
         if key is None:
             skipped.append(name)
             continue
         bound.add(key)
+        if key not in adapter_keys or ".modules_to_save." in key:
+            into_base.append(f"{name} (into {key})")
         if not _same(state[key], tensor):
             altered.append(name)
-    adapter_keys = {key for key in state if _checkpoint_key(key) != key}
     missing = sorted(_checkpoint_key(key) for key in adapter_keys - bound)
     pristine = base.state_dict()
     base_changed = []
@@ -234,6 +244,7 @@ def lora_evidence(base_config: dict[str, Any], folder: Path) -> LoaderEvidence:
         warnings=_relevant(heard),
         skipped=tuple(sorted(skipped)),
         altered=tuple(sorted(altered)),
+        into_base=tuple(sorted(into_base)),
         missing=tuple(missing),
         base_changed=tuple(sorted(base_changed)),
         variants=tuple(variants),
