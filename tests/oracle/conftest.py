@@ -17,7 +17,11 @@ import pytest
 
 from modelport.settings import Settings
 
-INSTALL = "pip install -e '.[oracle]'  (torch==2.13.0 CPU, transformers>=5.24,<6, peft>=0.21.2,<0.22)"
+INSTALL = (
+    "pip install -e '.[oracle]' (torch==2.13.0, transformers>=5.24,<6, peft>=0.21.2,<0.22); on Linux install the "
+    "CPU torch first, `pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`, or pip "
+    "fetches PyPI's multi-GB CUDA build"
+)
 SKIP_MESSAGE = "the differential oracle needs the real loaders ({problem}); install them with: " + INSTALL
 
 
