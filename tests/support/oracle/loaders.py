@@ -78,6 +78,9 @@ _VLLM_EMBEDDING = {"qwen3": frozenset({"embed_tokens", "lm_head"}), "qwen2": fro
 def quiet_libraries() -> None:
     transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_warning()
+    # The models are tiny: a second intra-op thread only adds synchronisation, and on a shared
+    # 2-core machine waiting for it dominates (the oracle ran 5x slower under load with 2).
+    torch.set_num_threads(1)
 
 
 @functools.cache
