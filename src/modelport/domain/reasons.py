@@ -339,7 +339,9 @@ LORA_BIAS: Final = _reason(
     "lora.bias", "The adapter trains biases, which LoRA serving engines do not load.", 'Train with bias "none".'
 )
 LORA_FAN_IN_FAN_OUT: Final = _reason(
-    "lora.fan_in_fan_out", "fan_in_fan_out is true; Qwen's linear layers need it false.", "Train with it false."
+    "lora.fan_in_fan_out",
+    "Warning: fan_in_fan_out is true, which PEFT resets to false for Qwen's nn.Linear layers.",
+    "Export the adapter with fan_in_fan_out false.",
 )
 LORA_MODULES_TO_SAVE: Final = _reason(
     "lora.modules_to_save",

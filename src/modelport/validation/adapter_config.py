@@ -62,7 +62,7 @@ class AdapterConfigFile(ConfigDocument):
     rank_pattern: Annotated[dict[str, Annotated[int, Field(ge=1, le=4096)]], checked(f"{P} and {V}: per-module rank, first matching key wins", f"{P} utils/other.py#L1524-1532; {V} lora/peft_helper.py#L122-153", "an object of module names to ranks")] = Field(default_factory=dict, max_length=256)  # fmt: skip
     alpha_pattern: Annotated[dict[str, Annotated[float, Field(gt=0, le=1e6)]], checked(f"{P} and {V}: per-module alpha, first matching key wins", f"{P} tuners/lora/model.py#L310-312; {V} lora/peft_helper.py#L150-153", "an object of module names to finite numbers")] = Field(default_factory=dict, max_length=256)  # fmt: skip
     lora_dropout: Annotated[float, inert(f"{P}: training only (eval mode); {V}: ignored", f"{P} tuners/lora/layer.py#L255-258", "a number from 0 to 1")] = Field(default=0.0, ge=0, le=1)  # fmt: skip
-    fan_in_fan_out: Annotated[bool, checked(f"{P}: forced false for nn.Linear; {V}: ignored", f"{P} tuners/lora/layer.py#L2753", "false (Qwen's layers are nn.Linear)", reasons.LORA_FAN_IN_FAN_OUT)] = False  # fmt: skip
+    fan_in_fan_out: Annotated[bool, checked(f"{P}: forced false (with a warning) for nn.Linear; {V}: ignored", f"{P} tuners/lora/layer.py#L2753", "true or false")] = False  # fmt: skip
     bias: Annotated[Literal["none"], checked(f"{P}: trains and loads base biases; {V}: refuses anything but none", f"{P} tuners/tuners_utils.py#L539; {V} lora/peft_helper.py#L199-200", "\"none\"", reasons.LORA_BIAS)] = "none"  # fmt: skip
     init_lora_weights: Annotated[bool | Literal["gaussian", "eva", "orthogonal", "lora_ga", "mica"], checked(f"{P}: runs at load (PiSSA/OLoRA rewrite the base weights); {V}: refuses those", f"{P} tuners/lora/layer.py#L342, #L408, #L460; {V} lora/peft_helper.py#L89-100", "true, false, \"gaussian\", \"eva\", \"orthogonal\", \"lora_ga\" or \"mica\" (PiSSA, OLoRA, CorDA and LoftQ change the base weights)", reasons.LORA_INIT_MODIFIES_BASE)] = True  # fmt: skip
     use_dora: Annotated[Literal[False], checked(f"{P}: adds magnitude vectors; {V}: 'does not yet support DoRA'", f"{V} lora/peft_helper.py#L66-67", "false: DoRA adapters cannot be served as LoRA", reasons.LORA_DORA)] = False  # fmt: skip
@@ -73,16 +73,16 @@ class AdapterConfigFile(ConfigDocument):
 
     # -- refused when set: variants and features serving engines do not apply as plain LoRA --------
     modules_to_save: Annotated[Any, refused(f"{P}: full trainable copies; {V}: only classifier/score", f"{V} lora/peft_helper.py#L56-65", "is set; full copies of modules (often the embeddings or lm_head, which changes the vocabulary) cannot be served with a LoRA adapter.", reasons.LORA_MODULES_TO_SAVE, unset=(None, []))] = None  # fmt: skip
-    layer_replication: Annotated[Any, refused(f"{P}: duplicates layers; {V}: refuses it", f"{V} lora/peft_helper.py#L72-73", "is set; layer-replicating adapters cannot be served.")] = None  # fmt: skip
-    alora_invocation_tokens: Annotated[Any, refused(f"{P}: activated LoRA; {V}: refuses it", f"{V} lora/peft_helper.py#L74-75", "is set; Activated LoRA cannot be served.")] = None  # fmt: skip
+    layer_replication: Annotated[Any, refused(f"{P}: duplicates layers; {V}: refuses it", f"{V} lora/peft_helper.py#L72-73", "is set; layer-replicating adapters cannot be served.", unset=(None, [], {}))] = None  # fmt: skip
+    alora_invocation_tokens: Annotated[Any, refused(f"{P}: activated LoRA; {V}: refuses it", f"{V} lora/peft_helper.py#L74-75", "is set; Activated LoRA cannot be served.", unset=(None, [], {}))] = None  # fmt: skip
     use_bdlora: Annotated[Any, _VARIANT_RULE] = None
     velora_config: Annotated[Any, _VARIANT_RULE] = None
     kasa_config: Annotated[Any, _VARIANT_RULE] = None
     monteclora_config: Annotated[Any, _VARIANT_RULE] = None
     arrow_config: Annotated[Any, _VARIANT_RULE] = None
-    trainable_token_indices: Annotated[Any, refused(f"{P}: trainable-token deltas; {V}: ignores the key and refuses the tensors", f"{V} lora/utils.py#L220", "is set; trainable-token adapters cannot be served.")] = None  # fmt: skip
-    target_parameters: Annotated[Any, refused(f"{P}: wraps parameters (MoE); {V}: ignores it", f"{P} tuners/lora/config.py", "is set; parameter-targeted LoRA cannot be served for dense Qwen models.")] = None  # fmt: skip
-    megatron_config: Annotated[Any, refused(f"{P}: imports megatron", f"{P} tuners/lora/tp_layer.py#L327-333", "is set; Megatron-parallel adapters cannot be imported.")] = None  # fmt: skip
+    trainable_token_indices: Annotated[Any, refused(f"{P}: trainable-token deltas; {V}: ignores the key and refuses the tensors", f"{V} lora/utils.py#L220", "is set; trainable-token adapters cannot be served.", unset=(None, [], {}))] = None  # fmt: skip
+    target_parameters: Annotated[Any, refused(f"{P}: wraps parameters (MoE); {V}: ignores it", f"{P} tuners/lora/config.py", "is set; parameter-targeted LoRA cannot be served for dense Qwen models.", unset=(None, [], {}))] = None  # fmt: skip
+    megatron_config: Annotated[Any, refused(f"{P}: imports megatron", f"{P} tuners/lora/tp_layer.py#L327-333", "is set; Megatron-parallel adapters cannot be imported.", unset=(None, [], {}))] = None  # fmt: skip
     corda_config: Annotated[Any, refused("only with the CorDA initialisation, which changes the base weights", f"{P} tuners/lora/layer.py", "is set; CorDA adapters are only correct with the modified base.", reasons.LORA_INIT_MODIFIES_BASE)] = None  # fmt: skip
 
     # -- inert: read only by initialisations that do not run for a saved adapter, or metadata ------

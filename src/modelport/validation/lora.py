@@ -108,6 +108,13 @@ def _check_config(context: RuleContext) -> AdapterSettings | None:
                 file=FILE,
             )
     _check_auto_mapping(context, config)
+    if config.fan_in_fan_out:
+        findings.warning(
+            reasons.LORA_FAN_IN_FAN_OUT,
+            f"{FILE}: fan_in_fan_out is true; PEFT resets it to false for Qwen's nn.Linear layers (with a warning) "
+            "and vLLM ignores it, so the adapter is served as if it were false.",
+            file=FILE,
+        )
     if settings.scaling > LARGE_SCALING:
         findings.warning(
             reasons.LORA_LARGE_SCALING,

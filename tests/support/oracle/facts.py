@@ -67,12 +67,43 @@ def _tensor_facts(files: list[Path]) -> list[Fact]:
     return facts
 
 
+def _config_type_facts(config: dict[str, Any]) -> list[Fact]:
+    """Strict types and known keys, from PEFT's own LoraConfig (not from the gate): a key PEFT does
+    not declare is dropped by both loaders (docs/config-keys.md §1 refuses it), and a value whose JSON
+    type is not the field's (a string for a bool: "false" is truthy in PEFT and vLLM alike) is one
+    the gate must not read differently from the loaders."""
+    import dataclasses
+    import typing
+
+    import peft
+
+    fields = {field.name for field in dataclasses.fields(peft.LoraConfig)}
+    hints = typing.get_type_hints(peft.LoraConfig)
+    facts = [
+        Fact("config.unknown_key", f"{key} is not a field of PEFT's LoraConfig") for key in config if key not in fields
+    ]
+    for key, value in config.items():
+        hint = hints.get(key)
+        if hint is bool and type(value) is not bool:
+            facts.append(Fact("config.type", f"{key} is {value!r}; PEFT declares a bool"))
+        elif hint is int and key != "lora_alpha" and type(value) is not int:
+            facts.append(Fact("config.type", f"{key} is {value!r}; PEFT declares an int"))
+        elif hint is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            facts.append(Fact("config.type", f"{key} is {value!r}; PEFT declares a float"))
+    if config.get("task_type") not in (None, "CAUSAL_LM"):
+        facts.append(
+            Fact("config.task_type", f"task_type is {config.get('task_type')!r}; chat serving takes CAUSAL_LM")
+        )
+    return facts
+
+
 def lora_facts(folder: Path) -> tuple[Fact, ...]:
     config = _json(folder / "adapter_config.json")
     weights = folder / "adapter_model.safetensors"
     facts = _tensor_facts([weights] if weights.is_file() else [])
     if not isinstance(config, dict):
         return tuple(facts)
+    facts += _config_type_facts(config)
     if config.get("peft_type") != "LORA":
         facts.append(Fact("peft_type", f"peft_type is {config.get('peft_type')!r}; only LORA adapters import"))
     rank = config.get("r")

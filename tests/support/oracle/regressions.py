@@ -58,23 +58,17 @@ REGRESSIONS: tuple[Regression, ...] = (
         "tensors (no warning), while vLLM, which ignores exclude_modules, applies them: the adapter serves "
         "differently from how it loads and trains. PEFT is right about the config's meaning; the gate must "
         "refuse the contradiction (or at least treat the tensors as untargeted).",
-        gate_bug="ignores exclude_modules: tensors of an excluded module pass although PEFT drops them",
-        rules=_rules(ACCEPTED_BROKEN, SERVES_DIFFERENTLY),
     ),
     Regression(
         _lora("exclude-modules-regex-drops-layer", "config.exclude_modules.layer_regex"),
         why="As above with exclude_modules as a regex (PEFT re.fullmatch-es it against module paths): a "
         "whole layer's tensors are dropped by PEFT and served by vLLM.",
-        gate_bug="ignores a regex exclude_modules: a whole layer's tensors pass although PEFT drops them",
-        rules=_rules(ACCEPTED_BROKEN, SERVES_DIFFERENTLY),
     ),
     Regression(
         _lora("exclude-modules-matches-nothing", "config.exclude_modules.nomatch"),
         why="PEFT warns that exclude_modules excluded nothing: the config does not describe this model. "
         "Harmless for serving, but the gate checks target_modules both ways and should say so too (a "
         "warning finding is enough).",
-        gate_bug="is silent about an exclude_modules that matches no module (PEFT warns)",
-        rules=_rules(ACCEPTED_WARNED),
     ),
     Regression(
         _lora("all-linear-without-every-linear", "targets.all_linear.partial"),
@@ -82,24 +76,18 @@ REGRESSIONS: tuple[Regression, ...] = (
         "their initialisation and PEFT warns 'Found missing adapter keys'. The gate's own rule (every declared "
         "target binds) is applied to lists but not to 'all-linear'. With init_lora_weights true the missing "
         "modules are inert, so serving matches; the gate should still refuse as it does for a list.",
-        gate_bug="does not check that 'all-linear' binds: missing linear layers pass (PEFT warns missing keys)",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED),
     ),
     Regression(
         _lora("module-missing-in-one-layer", "tensors.drop_module"),
         why="target_modules names a module and one layer has no tensors for it: PEFT builds the layer, warns "
         "'Found missing adapter keys' and leaves it at its initialisation. The gate checks binding per module "
         "name, not per layer, so it misses it; a trained adapter always has every targeted layer.",
-        gate_bug="checks target binding by name only: a targeted module missing in one layer passes",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED),
     ),
     Regression(
         _lora("module-missing-in-one-layer-random-init", "tensors.drop_module", "config.init_lora_weights.false"),
         why="The same with init_lora_weights false, which is why it matters: PEFT initialises the missing "
         "module's lora_B randomly too, so the model PEFT loads computes other logits than vLLM serves (vLLM "
         "only has the tensors). PEFT and serving disagree; the gate must refuse.",
-        gate_bug="a targeted module missing in one layer passes although PEFT then computes with random weights",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED, SERVES_DIFFERENTLY),
         trigger="tensors.drop_module",
     ),
     Regression(
@@ -107,8 +95,6 @@ REGRESSIONS: tuple[Regression, ...] = (
         why="A target_modules regex that matches every layer with tensors for one layer only: PEFT builds "
         "LoRA on every match and warns about the missing keys. The gate only checks that each tensor matches "
         "the regex, not that each match has tensors.",
-        gate_bug="does not check that a target_modules regex binds: matched modules without tensors pass",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED),
     ),
     Regression(
         _lora("unknown-target-name", "targets.unknown_name"),
@@ -116,83 +102,61 @@ REGRESSIONS: tuple[Regression, ...] = (
         "w1, ... for several architectures). PEFT matches nothing for it, silently, and loads every tensor; "
         "vLLM serves exactly what PEFT loads. The gate refuses an adapter that loads and serves as trained: "
         "a warning is the right answer here, the refusal is the gate's error.",
-        gate_bug="refuses (lora.unknown_target) a target name that matches nothing although every tensor binds",
-        rules=_rules(REFUSED_CLEAN),
     ),
     Regression(
         _lora("layers-to-transform-empty", "config.layers_to_transform.empty"),
         why="PEFT treats layers_to_transform [] as 'no restriction' (tuners_utils check_target_module_exists: "
         "an empty list is not 'using layer indexes') and loads every layer; vLLM ignores the field. The gate "
         "reads [] as 'no layer' and refuses an adapter that loads and serves as trained.",
-        gate_bug="reads layers_to_transform [] as excluding every layer; PEFT reads it as no restriction",
-        rules=_rules(REFUSED_CLEAN),
     ),
     Regression(
         _lora("layers-to-transform-with-regex", "config.layers_to_transform.with_regex"),
         why="PEFT refuses layers_to_transform with a regex target_modules (ValueError in LoraConfig): the "
         "adapter cannot be loaded by the library that wrote it. The gate applies layers_to_transform anyway.",
-        gate_bug="accepts layers_to_transform beside a regex target_modules, which PEFT refuses to load",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("layers-pattern-alone", "config.layers_pattern.alone"),
         why="PEFT refuses layers_pattern without layers_to_transform (ValueError in LoraConfig). The gate does "
         "not read layers_pattern at all.",
-        gate_bug="ignores layers_pattern: a config PEFT refuses (layers_pattern without layers_to_transform) passes",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("layers-pattern-matches-nothing", "config.layers_to_transform.bad_pattern"),
         why="layers_pattern 'blocks' matches no module path of a Qwen model, so PEFT finds no layer index and "
         "targets nothing: NoMatchingPeftModuleError. The gate checks layers_to_transform but ignores "
         "layers_pattern.",
-        gate_bug="ignores layers_pattern: a pattern that matches no layer (PEFT cannot load it) passes",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("init-lora-weights-unknown", "config.init_lora_weights.unknown"),
         why="PEFT raises 'Unknown initialization' for init_lora_weights 'kaiming' while building the layers, "
         "before any weight is read: the adapter does not load. The gate only refuses the names that modify "
         "the base.",
-        gate_bug="accepts an init_lora_weights value PEFT does not know (PEFT refuses to load it)",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("task-type-unknown", "config.task_type.unknown"),
         why="PeftConfig rejects a task_type outside its enum (ValueError 'Invalid task type'), so PEFT cannot "
         "read the config. vLLM would ignore the field, but a file its own library refuses is not a PEFT "
         "adapter; the gate should refuse it (or the README should say the field is inert).",
-        gate_bug="accepts a task_type PEFT rejects",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("lora-dropout-string", "config.lora_dropout.string"),
         why="lora_dropout '0.1' (a string) makes PEFT raise TypeError building the layers. The gate reads no "
         "type for lora_dropout.",
-        gate_bug="does not type-check lora_dropout: a string passes and PEFT fails to load",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("unknown-config-key", "config.unknown_key"),
         why="PEFT warns that it ignores an unknown key and that the file may come from a newer PEFT; in that "
         "newer PEFT the key may change what is computed. Issue 9 item 4 asks for a defined default for "
         "unknown keys; today the gate says nothing.",
-        gate_bug="is silent about an unknown adapter_config.json key that PEFT warns it ignores",
-        rules=_rules(ACCEPTED_WARNED),
     ),
     Regression(
         _lora("config-bom", "config.bom"),
         why="PEFT reads adapter_config.json with json.load, which refuses a UTF-8 BOM (vLLM too); the gate "
         "strips the BOM and accepts a file neither loader can read.",
-        gate_bug="strips a UTF-8 BOM from adapter_config.json that PEFT and vLLM refuse to parse",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _lora("lora-alpha-1e999", "config.lora_alpha.inf"),
         why="JSON 1e999 is parsed as inf by Python's json (PEFT, vLLM): the scaling is inf and the logits are "
         "NaN. The gate checks alpha > 0 and lets inf through.",
-        gate_bug="accepts lora_alpha 1e999 (inf): the loaded model's logits are NaN",
-        rules=_rules(ACCEPTED_BROKEN, POLICY),
     ),
     Regression(
         _lora("huge-lora-b", "targets.all_linear", "tensors.huge", seed="-bf16"),
@@ -200,60 +164,44 @@ REGRESSIONS: tuple[Regression, ...] = (
         "them) load, but the model's logits overflow to inf/NaN. "
         "The values check only looks for NaN/Inf in the file; issue 9 item 6 asks for extreme magnitudes to "
         "be flagged, and an adapter whose outputs are not finite cannot be served.",
-        gate_bug="accepts lora_B values so large that the adapted model's logits are not finite",
-        rules=_rules(ACCEPTED_BROKEN),
         trigger="tensors.huge",
     ),
     Regression(
         _lora("zero-lora-a", "tensors.zeros.all_A"),
         why="Every lora_A all zero makes the adapter a no-op exactly like an all-zero lora_B, which the gate "
         "warns about; the logits do not change and the gate is silent.",
-        gate_bug="does not warn when every lora_A is all zeros (the adapter changes nothing)",
-        rules=_rules(NO_OP),
     ),
     Regression(
         _lora("kasa-config-empty", "config.kasa_config.empty"),
         why="PEFT enables KaSA when kasa_config is not None, so {} turns it on: PEFT runs an SVD of the base "
         "weights, changes them, expects lora_diag tensors and warns they are missing. The gate tests the "
         "field's truthiness and lets {} pass.",
-        gate_bug="tests variant fields for truthiness; kasa_config {} enables KaSA in PEFT and passes",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED, SERVES_DIFFERENTLY, POLICY),
     ),
     Regression(
         _lora("velora-config-empty", "config.velora_config.empty"),
         why="velora_config {} enables VeLoRA in PEFT (`is not None`): a LoRA variant vLLM does not run, with "
         "parameters the file lacks (PEFT warns). The gate does not know the field.",
-        gate_bug="does not know velora_config; {} enables the VeLoRA variant in PEFT",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED, POLICY),
     ),
     Regression(
         _lora("monteclora-config-empty", "config.monteclora_config.empty"),
         why="monteclora_config {} enables MonteCLoRA in PEFT (`is not None`), with sampler parameters the file "
         "lacks (PEFT warns). The gate does not know the field.",
-        gate_bug="does not know monteclora_config; {} enables the MonteCLoRA variant in PEFT",
-        rules=_rules(ACCEPTED_BROKEN, ACCEPTED_WARNED, POLICY),
     ),
     Regression(
         _lora("arrow-config-empty", "config.arrow_config.empty"),
         why="arrow_config {} selects the Arrow variant in PEFT (`is not None`), which then fails to load. The "
         "gate tests the field's truthiness.",
-        gate_bug="tests arrow_config for truthiness; {} selects Arrow in PEFT, which fails to load",
-        rules=_rules(ACCEPTED_BROKEN, POLICY),
     ),
     Regression(
         _lora("use-bdlora-empty", "config.use_bdlora.empty"),
         why="use_bdlora {} selects block-diagonal LoRA in PEFT (`is not None`), which refuses Qwen's modules. "
         "The gate tests the field's truthiness.",
-        gate_bug="tests use_bdlora for truthiness; {} selects BD-LoRA in PEFT, which fails to load",
-        rules=_rules(ACCEPTED_BROKEN, POLICY),
     ),
     # -- full weights ------------------------------------------------------------------------------------
     Regression(
         _full("config-bom", "config.bom"),
         why="transformers refuses a config.json with a UTF-8 BOM ('is not a valid JSON file'); the gate strips "
         "the BOM and accepts a checkpoint that does not load.",
-        gate_bug="strips a UTF-8 BOM from config.json that transformers refuses to parse",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _full("hidden-act-gelu", "config.hidden_act.gelu"),
@@ -295,8 +243,6 @@ REGRESSIONS: tuple[Regression, ...] = (
         _full("huge-values", "tensors.huge"),
         why="MLP weights times 1e30 are finite in the file but overflow in the forward pass: non-finite logits. "
         "Issue 9 item 6 asks for extreme magnitudes to be flagged.",
-        gate_bug="accepts weights so large that the model's logits are not finite",
-        rules=_rules(ACCEPTED_BROKEN),
     ),
     Regression(
         _full("tied-lm-head-identical-copy", "tensors.lm_head.copy", base="tiny-qwen3-tied"),
