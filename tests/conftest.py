@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from modelport.db.engine import make_engine
 from modelport.db.migrations import ensure_schema, head_revision
+from modelport.db.schema import metadata
 from modelport.services import Services, open_services
 from modelport.settings import Settings, normalize_database_url
 
@@ -28,7 +29,7 @@ SKIP_MESSAGE = (
     "PostgreSQL is not reachable at {url}; set MODELPORT_TEST_POSTGRES_URL=postgresql://USER@HOST:PORT/DB "
     "(a role that may create databases) to run the PostgreSQL tests."
 )
-TABLES = ("import_jobs", "job_counts", "api_keys", "workspaces")
+TABLES = tuple(table.name for table in metadata.sorted_tables)
 
 
 def _admin_url() -> tuple[str, bool]:

@@ -20,6 +20,7 @@ from modelport.db.job_reads import JobReads
 from modelport.db.job_writes import JobWrites
 from modelport.db.keys_repository import KeyRepository
 from modelport.db.migrations import ensure_schema
+from modelport.db.quotas import QuotaRepository
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from modelport.storage.interface import ModelStore
@@ -34,6 +35,7 @@ class Services:
     writes: JobWrites
     queue: JobQueue
     keys: KeyRepository
+    quotas: QuotaRepository
     catalog: Catalog
     storage: StorageRegistry
     _job_listeners: list[Callable[[], None]] = field(default_factory=list)
@@ -76,6 +78,7 @@ def open_services(settings: Settings) -> Services:
         writes=JobWrites(engine, reads),
         queue=JobQueue(engine),
         keys=KeyRepository(engine),
+        quotas=QuotaRepository(engine),
         catalog=catalog,
         storage=storage,
     )

@@ -33,6 +33,9 @@ class Settings:
     validation_memory_mib: int = 2048
     validation_wall_seconds: float = 300.0
     validation_processes: int = 2
+    # The PENDING jobs a workspace may hold unless the operator sets its own limit (`quotas set`):
+    # a runaway client cannot grow the queue, and everybody's claims, without bound.
+    default_max_pending: int = 10_000
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -76,6 +79,7 @@ class Settings:
             validation_memory_mib=_int(env, "MODELPORT_VALIDATION_MEMORY_MIB", 2048),
             validation_wall_seconds=_float(env, "MODELPORT_VALIDATION_WALL_SECONDS", 300.0),
             validation_processes=_int(env, "MODELPORT_VALIDATION_PROCESSES", 2),
+            default_max_pending=_int(env, "MODELPORT_DEFAULT_MAX_PENDING", 10_000),
         )
 
 

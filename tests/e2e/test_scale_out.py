@@ -50,6 +50,14 @@ def start_worker(env: dict[str, str], data_dir: Path, number: int, concurrency: 
     ).start()
 
 
+def stop_gracefully(worker: ModelportProcess) -> int:
+    """SIGTERM a worker once it runs its slots (a replacement may still be starting) and its exit code."""
+    process = worker.process
+    assert process is not None
+    wait_for(lambda: "slot(s)" in worker.output() or process.poll() is not None, 60)
+    return worker.terminate()
+
+
 def create_jobs(api: Server, prefixes: list[tuple[str, str, str]], count: int) -> list[str]:
     job_ids = []
     for n in range(count):
@@ -105,7 +113,7 @@ def test_several_workers_drain_many_jobs_and_none_is_imported_twice(fresh_postgr
     try:
         wait_for(lambda: all_terminal(fresh_postgres_url), 240)
     finally:
-        exit_codes = [worker.terminate() for worker in workers]
+        exit_codes = [stop_gracefully(worker) for worker in workers]
         api.terminate()
     assert exit_codes == [0, 0, 0], "SIGTERM should stop an idle worker cleanly"
     rows = job_rows(fresh_postgres_url)
@@ -177,7 +185,7 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
         wait_for(lambda: all_terminal(fresh_postgres_url), 300)
         # The survivors stop gracefully, so a worker that has just finished a job also finishes
         # sweeping that job's staging data (the crashed attempts'); after that nothing else would.
-        assert [worker.terminate() for worker in workers] == [0] * len(workers)
+        assert [stop_gracefully(worker) for worker in workers] == [0] * len(workers)
     finally:
         for worker in workers:
             worker.kill()

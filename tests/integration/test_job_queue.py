@@ -9,7 +9,7 @@ from collections import Counter
 from sqlalchemy import func, select, text, update
 
 from modelport.db.engine import make_engine
-from modelport.db.job_queue import JobQueue
+from modelport.db.job_queue import JobQueue, Lease
 from modelport.db.schema import import_jobs
 from modelport.domain.jobs import JobFilter, JobStatus, NewJob, Phase, StorageInfo, WeightType
 from modelport.services import Services
@@ -52,7 +52,7 @@ def assert_counts_match_rows(services: Services) -> None:
 
 def test_jobs_are_claimed_oldest_first(services: Services) -> None:
     ws = workspace(services)
-    created = [services.writes.create(ws, new_job(n)).job_id for n in range(3)]
+    created = [services.writes.create(ws, new_job(n)).job.job_id for n in range(3)]
     claimed = [services.queue.claim_next(f"w{n}", 30, 3) for n in range(4)]
     assert [c.job.job_id for c in claimed[:3] if c] == created
     assert claimed[3] is None
@@ -62,12 +62,15 @@ def test_jobs_are_claimed_oldest_first(services: Services) -> None:
 
 def test_only_the_lease_owner_can_heartbeat_or_finish(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     claim = services.queue.claim_next("owner-a", 30, 3)
     assert claim is not None
-    assert not services.queue.heartbeat(job.job_id, "owner-b", 30)
+    assert services.queue.heartbeat(job.job_id, "owner-b", 30) is Lease.LOST
     assert not services.queue.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
-    assert services.queue.heartbeat(job.job_id, "owner-a", 30, phase=Phase.COPYING, bytes_done=5, bytes_total=10)
+    assert (
+        services.queue.heartbeat(job.job_id, "owner-a", 30, phase=Phase.COPYING, bytes_done=5, bytes_total=10)
+        is Lease.HELD
+    )
     progress = services.reads.get(ws, job.job_id).progress  # type: ignore[union-attr]
     assert (progress.phase, progress.bytes_done, progress.bytes_total) == ("copying", 5, 10)
     assert services.queue.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED, report={"ok": True})
@@ -78,13 +81,13 @@ def test_only_the_lease_owner_can_heartbeat_or_finish(services: Services) -> Non
 
 def test_an_expired_lease_is_reclaimed_and_the_old_owner_is_fenced_off(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     assert services.queue.claim_next("owner-a", 30, 3) is not None
     assert services.queue.claim_next("owner-b", 30, 3) is None
     expire_lease(services, job.job_id)
     reclaimed = services.queue.claim_next("owner-b", 30, 3)
     assert reclaimed is not None and reclaimed.attempt == 2
-    assert not services.queue.heartbeat(job.job_id, "owner-a", 30)
+    assert services.queue.heartbeat(job.job_id, "owner-a", 30) is Lease.LOST
     assert not services.queue.finish(job.job_id, "owner-a", JobStatus.SUCCEEDED)
     assert services.queue.finish(job.job_id, "owner-b", JobStatus.SUCCEEDED)
     assert_counts_match_rows(services)
@@ -92,7 +95,7 @@ def test_an_expired_lease_is_reclaimed_and_the_old_owner_is_fenced_off(services:
 
 def test_a_job_fails_after_its_attempts_are_used_up(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     for attempt in range(1, 4):
         claim = services.queue.claim_next(f"owner-{attempt}", 30, 3)
         assert claim is not None and claim.attempt == attempt
@@ -107,7 +110,7 @@ def test_a_job_fails_after_its_attempts_are_used_up(services: Services) -> None:
 
 def test_the_reaper_pass_fails_exhausted_jobs_without_a_claim(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     for attempt in range(3):
         assert services.queue.claim_next(f"owner-{attempt}", 30, 3) is not None
         expire_lease(services, job.job_id)
@@ -119,7 +122,7 @@ def test_the_reaper_pass_fails_exhausted_jobs_without_a_claim(services: Services
 
 def test_a_released_job_is_claimable_at_once_and_the_attempt_does_not_count(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     for _ in range(5):
         claim = services.queue.claim_next("owner-a", 30, 3)
         assert claim is not None and claim.attempt == 1
@@ -130,7 +133,7 @@ def test_a_released_job_is_claimable_at_once_and_the_attempt_does_not_count(serv
 
 def test_an_abandoned_job_is_retried_and_the_attempt_counts(services: Services) -> None:
     ws = workspace(services)
-    job = services.writes.create(ws, new_job())
+    job = services.writes.create(ws, new_job()).job
     assert services.queue.claim_next("owner-a", 30, 3) is not None
     assert services.queue.abandon(job.job_id, "owner-a")
     retry = services.queue.claim_next("owner-b", 30, 3)
@@ -139,7 +142,7 @@ def test_an_abandoned_job_is_retried_and_the_attempt_counts(services: Services) 
 
 def test_expiring_the_leases_of_dead_owners(services: Services) -> None:
     ws = workspace(services)
-    first = services.writes.create(ws, new_job(1))
+    first = services.writes.create(ws, new_job(1)).job
     services.writes.create(ws, new_job(2))
     assert services.queue.claim_next("dead", 30, 3) is not None
     assert services.queue.claim_next("alive", 30, 3) is not None
@@ -184,7 +187,7 @@ def test_concurrent_claimers_never_take_the_same_job(services: Services) -> None
 
 def test_counts_follow_creates_transitions_and_deletes(services: Services) -> None:
     alpha, beta = workspace(services, "alpha"), workspace(services, "beta")
-    jobs = [services.writes.create(ws, new_job(n)) for n, ws in enumerate([alpha, alpha, beta, alpha])]
+    jobs = [services.writes.create(ws, new_job(n)).job for n, ws in enumerate([alpha, alpha, beta, alpha])]
     for outcome in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         claim = services.queue.claim_next("w", 30, 3)
         assert claim is not None
@@ -195,4 +198,6 @@ def test_counts_follow_creates_transitions_and_deletes(services: Services) -> No
     assert_counts_match_rows(services)
     page = services.reads.page(alpha, page_no=1, page_size=10, where=JobFilter())
     assert page.total == 2 and len(page.jobs) == 2
-    assert services.reads.page(beta, page_no=1, page_size=10, where=JobFilter(status=JobStatus.PENDING)).total == 1
+    # Round-robin: the second claim took beta's only job (FAILED), not alpha's next one.
+    assert services.reads.page(beta, page_no=1, page_size=10, where=JobFilter(status=JobStatus.FAILED)).total == 1
+    assert services.reads.page(alpha, page_no=1, page_size=10, where=JobFilter(status=JobStatus.PENDING)).total == 2

@@ -294,10 +294,10 @@ def test_a_worker_imports_from_s3_and_delete_removes_every_object(
         workspace = services.keys.ensure_workspace("alpha")
         good = services.writes.create(
             workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("my-bucket", PREFIX), None)
-        )
+        ).job
         unknown = services.writes.create(
             workspace, NewJob("qwen3-8b", WeightType.LORA, StorageInfo("not-configured", PREFIX), None)
-        )
+        ).job
         worker.start()
         deadline = time.monotonic() + 30
         finished: dict[str, Job] = {}

@@ -47,4 +47,4 @@ def key_hash_and_pending_job(services: Services, workspace: str) -> tuple[str, s
         storage=StorageInfo(bucket_name="b", object_key="m/"),
         display_name=None,
     )
-    return hash_key(key), services.writes.create(workspace_id, new_job).job_id
+    return hash_key(key), services.writes.create(workspace_id, new_job).job.job_id

@@ -21,6 +21,7 @@ from modelport.domain.errors import (
     NotFound,
     OperationDenied,
     ServiceError,
+    Throttling,
 )
 
 logger = logging.getLogger("modelport.api")
@@ -30,6 +31,7 @@ WIRE_CODES: dict[type[ServiceError], tuple[str, int]] = {
     InvalidApiKey: ("InvalidApiKey", 401),
     NotFound: ("NotFound", 404),
     OperationDenied: ("OperationDenied", 400),
+    Throttling: ("Throttling", 429),
 }
 INTERNAL_ERROR = ("InternalError", 500)
 INTERNAL_MESSAGE = "An internal error occurred; try again later. Quote the request_id if it persists."

@@ -165,6 +165,24 @@ def _sentence(error: ValidationError) -> str:
     return f"{where}: {first['msg']}."
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_MAX_IDEMPOTENCY_KEY = 255
+
+
+def parse_idempotency_key(values: list[str]) -> str | None:
+    """The create's Idempotency-Key: one header of 1 to 255 printable ASCII characters, or none."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidParameter(f"Send one {IDEMPOTENCY_HEADER} header, not {len(values)}.")
+    key = values[0]
+    if not 1 <= len(key) <= _MAX_IDEMPOTENCY_KEY or not all(" " <= c <= "~" for c in key):
+        raise InvalidParameter(
+            f"The {IDEMPOTENCY_HEADER} header must be 1 to {_MAX_IDEMPOTENCY_KEY} printable ASCII characters."
+        )
+    return key
+
+
 @dataclass(frozen=True)
 class ListQuery:
     page_no: int

@@ -31,6 +31,15 @@ logger = logging.getLogger("modelport")
               help="Serve this worker's Prometheus metrics at http://0.0.0.0:PORT/metrics.")  # fmt: skip
 def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | None) -> None:
     """Run import workers only (no API), sharing the database with the API processes."""
+    # First of all, so a SIGTERM while starting up still ends in a clean stop rather than a kill.
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     settings = load_settings()
     configure_logging(settings.log_format)
     limit_malloc_arenas()
@@ -42,14 +51,6 @@ def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | N
     if metrics_port is not None:
         watch_job_counts(lambda: status_counts(services.engine))
         start_http_server(metrics_port, registry=REGISTRY)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     worker.start()
     click.echo(f"modelport worker {worker.owner} running {concurrency} slot(s)", err=True)
     stop.wait()

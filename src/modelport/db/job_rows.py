@@ -36,4 +36,5 @@ def job_from_row(row: Mapping[Any, Any]) -> Job:
             bytes_total=row["bytes_total"],
             updated_at_ms=row["progress_at_ms"],
         ),
+        cancel_requested=row["cancel_requested_at_ms"] is not None,
     )

@@ -75,10 +75,16 @@ import_jobs = Table(
     Column("bytes_total", BigInteger, nullable=True),
     Column("progress_at_ms", BigInteger, nullable=True),
     Column("report", Text, nullable=True),
+    # Set by a cancel request while the job runs; the worker holding it sees it at its next heartbeat.
+    Column("cancel_requested_at_ms", BigInteger, nullable=True),
+    # The bytes a SUCCESSED import's model takes in the store (its manifest's total), for quotas.
+    Column("stored_bytes", BigInteger, nullable=True),
     Index("ix_import_jobs_listing", "workspace_id", "created_at_ms", "job_id"),
     Index("ix_import_jobs_listing_status", "workspace_id", "status", "created_at_ms", "job_id"),
     Index("ix_import_jobs_queue", "status", "created_at_ms"),
     Index("ix_import_jobs_listing_base", "workspace_id", "base_model", "created_at_ms", "job_id"),
+    # Fair share: when a workspace last had a job claimed (the largest started_at_ms), per workspace.
+    Index("ix_import_jobs_started", "workspace_id", "started_at_ms"),
 )
 
 # Per-workspace counts by status, kept in the same transaction as every job insert, transition and
@@ -94,6 +100,39 @@ job_counts = Table(
     Column("status", String(16), primary_key=True),
     Column("shard", Integer, primary_key=True, server_default="0"),
     Column("count", BigInteger, nullable=False),
+)
+
+
+# An Idempotency-Key (IETF draft) seen on a create, per workspace: a retry with the same key and
+# body within the window returns the job the first request created.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("job_id", String(36), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+# Per-workspace limits set by the operator; NULL means the default (see settings).
+workspace_quotas = Table(
+    "workspace_quotas",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("max_running", Integer, nullable=True),
+    Column("max_pending", Integer, nullable=True),
+    Column("max_stored_bytes", BigInteger, nullable=True),
+)
+
+# Bytes stored per workspace, sharded like job_counts and changed in the same transactions as the
+# job rows (a SUCCESSED finish adds the model's bytes, a delete removes them).
+workspace_storage = Table(
+    "workspace_storage",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    Column("bytes", BigInteger, nullable=False),
 )
 
 

@@ -27,3 +27,7 @@ class NotFound(ServiceError):
 
 class OperationDenied(ServiceError):
     pass
+
+
+class Throttling(ServiceError):
+    """A workspace limit (quota) would be exceeded; the client may retry later."""

@@ -118,6 +118,7 @@ class Job:
     reason_code: str | None
     attempts: int
     progress: Progress
+    cancel_requested: bool = False  # a cancel was asked while it ran; its worker is stopping it
 
     @property
     def gmt_create(self) -> str:

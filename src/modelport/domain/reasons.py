@@ -602,6 +602,12 @@ GATE_RESOURCE_LIMIT: Final = _reason(
 
 # -- the run of a job -----------------------------------------------------------------------------------
 
+JOB_CANCELLED: Final = _reason(
+    "job.cancelled",
+    "The import was cancelled by the user; nothing was published.",
+    "Create the import job again when you want it.",
+)
+
 CATALOG_UNKNOWN_BASE: Final = _reason(
     "catalog.unknown_base",
     "The job's base model was removed from the catalog after the job was created.",

@@ -18,17 +18,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from modelport.domain import reasons
+from modelport.pipeline.stopping import CopyCancelled
 from modelport.pipeline.throttle import Throttle
 from modelport.storage.interface import ObjectChanged, ObjectWriter, RangeReader, SourceBucket
 from modelport.validation.findings import Finding, ImportFailed, Severity
 from modelport.validation.upload import CopyItem
 from modelport.validation.values import ValueScanner
 
+__all__ = ["CopiedFile", "CopyCancelled", "CopyOptions", "copy_file"]
+
 logger = logging.getLogger("modelport.gate")
-
-
-class CopyCancelled(Exception):
-    """The worker was asked to stop (lease lost or shutdown); the staging area is discarded."""
 
 
 @dataclass(frozen=True)

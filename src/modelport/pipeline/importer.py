@@ -19,7 +19,7 @@ from modelport.domain import reasons
 from modelport.domain.jobs import Job, Phase, format_gmt
 from modelport.metrics import BYTES_IMPORTED
 from modelport.pipeline import outcome
-from modelport.pipeline.copier import CopiedFile, CopyOptions, copy_file
+from modelport.pipeline.copier import CopiedFile, CopyCancelled, CopyOptions, copy_file
 from modelport.pipeline.inspection import Inspection, Inspector, in_process, storage_failure
 from modelport.pipeline.outcome import ImportResult
 from modelport.pipeline.throttle import Throttle
@@ -57,7 +57,8 @@ class Importer:
         should_stop: Callable[[], bool],
         confirm_lease: Callable[[], None] = lambda: None,
     ) -> ImportResult:
-        """Import `job`; `confirm_lease` raises CopyCancelled if another worker owns the job now."""
+        """Import `job`; raises CopyCancelled once `should_stop()` is true, and `confirm_lease` raises
+        it just before publishing if the job was cancelled or another worker owns it now."""
         base = self._catalog.get(job.base_model)
         if base is None:
             return outcome.failed_before_inspection(
@@ -68,7 +69,11 @@ class Importer:
                     message=f"The base model {job.base_model!r} is no longer in this modelport's catalog.",
                 ),
             )
-        inspection = self._inspect(base, job.weight_type, job.storage, lambda phase: progress(phase, 0, None))
+        inspection = self._inspect(
+            base, job.weight_type, job.storage, lambda phase: progress(phase, 0, None), should_stop
+        )
+        if should_stop():
+            raise CopyCancelled()
         if inspection.failed:
             return outcome.failed(job, inspection)
 

@@ -64,12 +64,25 @@ class Inspector(Protocol):
     """Runs `inspect_upload` somewhere: in this process, or in the validation sandbox."""
 
     def __call__(
-        self, base: BaseModel, weight_type: WeightType, source: StorageInfo, on_phase: PhaseSink
-    ) -> Inspection: ...
+        self,
+        base: BaseModel,
+        weight_type: WeightType,
+        source: StorageInfo,
+        on_phase: PhaseSink,
+        should_stop: Callable[[], bool] = ...,
+    ) -> Inspection:
+        """May raise CopyCancelled once `should_stop()` is true (the sandbox checks it as it waits)."""
 
 
 def in_process(storage: StorageRegistry) -> Inspector:
-    def inspect(base: BaseModel, weight_type: WeightType, source: StorageInfo, on_phase: PhaseSink) -> Inspection:
+    def inspect(
+        base: BaseModel,
+        weight_type: WeightType,
+        source: StorageInfo,
+        on_phase: PhaseSink,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Inspection:
+        # In-process inspections are the tests' and the CLI's: short, and not interruptible.
         return inspect_upload(storage, base, weight_type, source, on_phase=on_phase)
 
     return inspect

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelport.domain import reasons
 from modelport.domain.jobs import Job, JobStatus
 from modelport.pipeline.inspection import Inspection
 from modelport.pipeline.report import build_report
 from modelport.storage.manifest import Manifest
-from modelport.validation.findings import Finding, FindingSet
+from modelport.validation.findings import Finding, FindingSet, Severity
+
+CANCELLED_MESSAGE = "Cancelled by the user."
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ImportResult:
     error_code: str | None
     reason_code: str | None
     report: dict[str, Any]
+    stored_bytes: int | None = None  # a success's model size, counted toward the workspace's quota
 
 
 def failed(job: Job, inspection: Inspection, *, verdict: str = "failed") -> ImportResult:
@@ -50,6 +54,18 @@ def succeeded(job: Job, inspection: Inspection, digests: Mapping[str, str], mani
         error_code=None,
         reason_code=None,
         report=_report(job, inspection, "passed", digests=digests, manifest=manifest),
+        stored_bytes=sum(file.size for file in manifest.files),
+    )
+
+
+def cancelled(job: Job) -> ImportResult:
+    """The user cancelled the job: FAILED on the wire (DashScope has no CANCELLED), `cancelled` in the report."""
+    finding = Finding(code=reasons.JOB_CANCELLED, severity=Severity.ERROR, message=CANCELLED_MESSAGE)
+    return ImportResult(
+        status=JobStatus.FAILED,
+        error_code=CANCELLED_MESSAGE,
+        reason_code=reasons.JOB_CANCELLED.code,
+        report=_report(job, Inspection(location=None, findings=FindingSet().plus(finding)), "cancelled"),
     )
 
 

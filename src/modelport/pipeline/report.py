@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from modelport.domain.jobs import Job, StorageInfo, WeightType
+from modelport.domain.jobs import Job, JobStatus, StorageInfo, WeightType
 from modelport.limits import MAX_REPORT_BYTES, MAX_REPORT_FILES
 from modelport.storage.manifest import Manifest
 from modelport.validation.findings import FindingSet
@@ -64,7 +64,8 @@ def pending_report(job: Job) -> dict[str, Any]:
     """The report of a job no worker has finished yet (or whose report was never written)."""
     return {
         "format": REPORT_FORMAT,
-        "verdict": "pending",
+        # A job can end with no report of its own (its attempts ran out, say): still say it failed.
+        "verdict": "failed" if job.status == JobStatus.FAILED else "pending",
         "base_model": job.base_model,
         "weight_type": job.weight_type.value,
         "source": {"bucket_name": job.storage.bucket_name, "object_key": job.storage.object_key, "location": None},

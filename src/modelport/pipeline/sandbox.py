@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -40,11 +41,15 @@ from modelport.domain import reasons
 from modelport.domain.jobs import Phase, StorageInfo, WeightType
 from modelport.domain.reasons import Reason
 from modelport.pipeline.inspection import Inspection, PhaseSink, inspect_upload
+from modelport.pipeline.stopping import CopyCancelled
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from modelport.validation.findings import Finding, FindingSet, Severity
 
 logger = logging.getLogger("modelport.sandbox")
+
+# How often a waiting inspection checks whether its import was stopped (a cancel, a lost lease).
+_STOP_CHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,19 @@ class ValidationSandbox:
         self._closed = False
 
     def __call__(
-        self, base: BaseModel, weight_type: WeightType, source: StorageInfo, on_phase: PhaseSink
+        self,
+        base: BaseModel,
+        weight_type: WeightType,
+        source: StorageInfo,
+        on_phase: PhaseSink,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> Inspection:
         child = self._acquire()
         keep = False
         try:
-            outcome = self._run(child, _Request(base.id, weight_type, source, self._limits.cpu_seconds), on_phase)
+            request = _Request(base.id, weight_type, source, self._limits.cpu_seconds)
+            # A stop raises CopyCancelled out of _run; the child, mid-way through anything, is killed.
+            outcome = self._run(child, request, on_phase, should_stop)
             keep = isinstance(outcome, Inspection)
             return outcome if isinstance(outcome, Inspection) else _refused(*outcome)
         finally:
@@ -153,7 +165,9 @@ class ValidationSandbox:
         for child in children:
             child.stop()
 
-    def _run(self, child: _Child, request: _Request, on_phase: PhaseSink) -> Inspection | tuple[Reason, str]:
+    def _run(
+        self, child: _Child, request: _Request, on_phase: PhaseSink, should_stop: Callable[[], bool]
+    ) -> Inspection | tuple[Reason, str]:
         try:
             child.send(request)
         except (BrokenPipeError, OSError):
@@ -162,8 +176,12 @@ class ValidationSandbox:
         deadline = time.monotonic() + wall
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not child.poll(remaining):
+            if remaining <= 0:
                 return reasons.GATE_RESOURCE_LIMIT, f"validation took longer than its limit of {wall:g} s"
+            if should_stop():
+                raise CopyCancelled()
+            if not child.poll(min(remaining, _STOP_CHECK_SECONDS)):
+                continue
             try:
                 kind, payload = child.recv()
             except (EOFError, OSError):

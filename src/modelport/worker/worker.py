@@ -1,8 +1,11 @@
 """The worker: N slots that claim jobs, a heartbeat that keeps their leases and records progress,
 and a graceful stop that lets running imports finish or hands them back.
 
-A job is finished only through `JobRepository.finish`, which succeeds only for the lease owner; a
+A job is finished only through `JobQueue.finish`, which succeeds only for the lease owner; a
 worker that lost its lease (paused, partitioned) stops copying and leaves the job to its new owner.
+A user's cancel reaches the worker as the heartbeat's answer: the import stops at its next check
+(the sandbox polls, the copy checks between chunks, publishing confirms first), its staging is
+removed and the job ends FAILED "Cancelled by the user.".
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from dataclasses import dataclass, field
 
 from modelport.clock import now_ms
 from modelport.db.job_notifications import ClaimableJobListener
-from modelport.db.job_queue import Claim
+from modelport.db.job_queue import Claim, Lease
 from modelport.domain.jobs import JobStatus, Phase
 from modelport.logs import current_job_id
 from modelport.metrics import CLAIM_LATENCY, IMPORT_DURATION, QUEUE_WAIT
-from modelport.pipeline.copier import CopyCancelled
+from modelport.pipeline import outcome
 from modelport.pipeline.importer import Importer
 from modelport.pipeline.inspection import Inspector, in_process
+from modelport.pipeline.outcome import ImportResult
+from modelport.pipeline.stopping import CopyCancelled
 from modelport.services import Services
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
@@ -36,8 +41,9 @@ class _Run:
     phase: Phase = Phase.CLAIMED
     bytes_done: int = 0
     bytes_total: int | None = None
-    lost: bool = False
-    cancelled: bool = False
+    lost: bool = False  # another worker owns the job now
+    shutting_down: bool = False  # this worker is stopping: hand the job back
+    cancel_requested: bool = False  # the user cancelled it: end it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self, phase: Phase, done: int, total: int | None) -> None:
@@ -47,7 +53,7 @@ class _Run:
                 self.bytes_total = total
 
     def should_stop(self) -> bool:
-        return self.lost or self.cancelled
+        return self.lost or self.shutting_down or self.cancel_requested
 
 
 class Worker:
@@ -91,7 +97,7 @@ class Worker:
             time.sleep(0.05)
         with self._runs_lock:
             for run in self._runs.values():
-                run.cancelled = True
+                run.shutting_down = True
         for thread in self._threads:
             thread.join(timeout=max(self._settings.lease_seconds, 5.0))
         retire_owner_id(self.owner)
@@ -144,7 +150,7 @@ class Worker:
     def _execute(self, claim: Claim) -> None:
         job = claim.job
         current_job_id.set(job.job_id)  # this slot's thread logs with the job id until its next job
-        run = _Run(claim=claim)
+        run = _Run(claim=claim, cancel_requested=job.cancel_requested)
         with self._runs_lock:
             self._runs[job.job_id] = run
         token = f"{claim.attempt}-{self.owner.rsplit(':', 1)[-1]}"
@@ -158,6 +164,8 @@ class Worker:
             IMPORT_DURATION.labels("interrupted").observe(time.monotonic() - began)
             if run.lost:
                 logger.warning("import %s: lease lost; another worker owns it now", job.job_id)
+            elif run.cancel_requested:
+                self._finish_cancelled(job.job_id, job.model_name)
             else:
                 self._services.queue.release(job.job_id, self.owner)
                 logger.info("import %s handed back to the queue", job.job_id)
@@ -171,15 +179,18 @@ class Worker:
             with self._runs_lock:
                 self._runs.pop(job.job_id, None)
         IMPORT_DURATION.labels(result.status.value).observe(time.monotonic() - began)
-        finished = self._services.queue.finish(
-            job.job_id,
-            self.owner,
-            result.status,
-            error_code=result.error_code,
-            reason_code=result.reason_code,
-            report=result.report,
-        )
-        if not finished:
+        if run.cancel_requested and result.status == JobStatus.FAILED:
+            # It failed on its own as the cancel arrived: the user asked to stop it, so say that.
+            self._finish_cancelled(job.job_id, job.model_name)
+            return
+        if not self._record(job.job_id, result):
+            self._beat(run)
+            if result.status == JobStatus.SUCCEEDED and run.cancel_requested and not run.lost:
+                # A cancel arrived while publishing: take the model down before saying so, so a
+                # crash in between leaves a cancel-flagged job that its next claim ends.
+                self._services.model_store.delete(job.model_name)
+                self._finish_cancelled(job.job_id, job.model_name)
+                return
             self._after_lost_finish(job.job_id, job.model_name, result.status)
             return
         # Earlier attempts of this job (a crashed process, a lost lease) may have left staging data.
@@ -189,11 +200,31 @@ class Worker:
             f": {result.error_code}" if result.error_code else "", extra={"job_id": job.job_id},
         )  # fmt: skip
 
+    def _record(self, job_id: str, result: ImportResult) -> bool:
+        return self._services.queue.finish(
+            job_id,
+            self.owner,
+            result.status,
+            error_code=result.error_code,
+            reason_code=result.reason_code,
+            report=result.report,
+            stored_bytes=result.stored_bytes,
+        )
+
+    def _finish_cancelled(self, job_id: str, model_name: str) -> bool:
+        """End an owned job as cancelled and remove its staging; False if the lease was lost."""
+        job = self._services.reads.get_by_id(job_id)
+        if job is None or not self._record(job_id, outcome.cancelled(job)):
+            return False
+        self._services.model_store.sweep_staging(model_name)
+        logger.info("import %s cancelled by the user", job_id, extra={"job_id": job_id})
+        return True
+
     def _beat(self, run: _Run) -> None:
         with run.lock:
             phase, done, total = run.phase, run.bytes_done, run.bytes_total
         try:
-            owned = self._services.queue.heartbeat(
+            lease = self._services.queue.heartbeat(
                 run.claim.job.job_id,
                 self.owner,
                 self._settings.lease_seconds,
@@ -204,12 +235,14 @@ class Worker:
         except Exception:
             logger.exception("heartbeat for %s failed", run.claim.job.job_id)
             return
-        if not owned:
+        if lease is Lease.LOST:
             run.lost = True
+        elif lease is Lease.CANCEL_REQUESTED:
+            run.cancel_requested = True
 
     def _confirm(self, run: _Run) -> None:
         self._beat(run)
-        if run.lost:
+        if run.lost or run.cancel_requested:
             raise CopyCancelled()
 
     def _after_lost_finish(self, job_id: str, model_name: str, status: JobStatus) -> None:

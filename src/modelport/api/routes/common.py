@@ -18,6 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "InvalidParameter or OperationDenied"},
     401: {"model": ErrorEnvelope, "description": "InvalidApiKey"},
     404: {"model": ErrorEnvelope, "description": "NotFound"},
+    429: {"model": ErrorEnvelope, "description": "Throttling (a workspace limit)"},
     500: {"model": ErrorEnvelope, "description": "InternalError"},
 }
 JOB_ID_PARAMETER = {

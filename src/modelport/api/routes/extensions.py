@@ -1,5 +1,5 @@
-"""modelport's extension routes: a job's validation report (with live progress), the dry run, and
-the base-model catalog. They share the auth and error rules of the DashScope routes but live at
+"""modelport's extension routes: a job's validation report (with live progress), cancelling a job,
+the dry run, and the base-model catalog. They share the auth and error rules of the DashScope routes but live at
 their own paths, so the DashScope objects stay exactly as the contract says.
 """
 
@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modelport.api.routes.common import ERRORS, JOB_ID_PARAMETER, caller, envelope, imports_of
 from modelport.api.routes.imports import CREATE_BODY
-from modelport.api.schemas import job_object, parse_create_body, progress_object, read_capped_body
+from modelport.api.schemas import JobEnvelope, job_object, parse_create_body, progress_object, read_capped_body
 
 router = APIRouter(prefix="/api/v1/custom_models", tags=["modelport extensions"])
 
@@ -29,6 +29,22 @@ def job_report(request: Request) -> JSONResponse:
     body = {"job": job_object(found.job, include_weight_type=True), **found.report}
     body["progress"] = progress_object(found.job)
     return envelope(request, body)
+
+
+@router.post(
+    "/import/{job_id}/cancel",
+    summary="Cancel an import job: a PENDING one ends at once, a RUNNING one within seconds",
+    description='The job ends FAILED with error_code "Cancelled by the user." and report verdict '
+    "`cancelled`; nothing is published. Answers the job as it is now (a RUNNING job is still RUNNING "
+    "until its worker stops it). A finished job cannot be cancelled: OperationDenied.",
+    operation_id="cancelImportJob",
+    responses={200: {"model": JobEnvelope}, **ERRORS},
+    openapi_extra=JOB_ID_PARAMETER,
+)
+def cancel_job(request: Request) -> JSONResponse:
+    workspace_id = caller(request)
+    job = imports_of(request).cancel(workspace_id, request.path_params["job_id"])
+    return envelope(request, job_object(job, include_weight_type=True))
 
 
 @router.post(

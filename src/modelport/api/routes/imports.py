@@ -16,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from modelport.api.auth import bearer_key
 from modelport.api.routes.common import ERRORS, JOB_ID_PARAMETER, caller, envelope, imports_of
 from modelport.api.schemas import (
+    IDEMPOTENCY_HEADER,
     JobEnvelope,
     JobListEnvelope,
     create_body_schema,
     job_object,
     parse_create_body,
+    parse_idempotency_key,
     parse_list_query,
     read_capped_body,
 )
@@ -35,9 +37,23 @@ JOB_LINKS = {
         ("GetJob", "getImportJob"),
         ("DeleteJob", "deleteImportJob"),
         ("GetReport", "getImportJobReport"),
+        ("CancelJob", "cancelImportJob"),
     )
 }
 CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": create_body_schema()}}}}
+CREATE_PARAMETERS = {
+    **CREATE_BODY,
+    "parameters": [
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "modelport extension (IETF draft): a retry with the same key and body within 24 h "
+            "returns the job the first request created instead of a second one.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    ],
+}
 
 
 @router.post(
@@ -45,7 +61,7 @@ CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json":
     summary="Create an import job",
     operation_id="createImportJob",
     responses={200: {"model": JobEnvelope, "links": JOB_LINKS}, **ERRORS},
-    openapi_extra=CREATE_BODY,
+    openapi_extra=CREATE_PARAMETERS,
 )
 async def create_import_job(request: Request) -> JSONResponse:
     body = await read_capped_body(request)
@@ -54,8 +70,9 @@ async def create_import_job(request: Request) -> JSONResponse:
 
 def _create(request: Request, body: bytes) -> JSONResponse:
     workspace_id = caller(request)
-    job = imports_of(request).create(workspace_id, parse_create_body(body))
-    return envelope(request, job_object(job, include_weight_type=True))
+    key = parse_idempotency_key(request.headers.getlist(IDEMPOTENCY_HEADER))
+    created = imports_of(request).create(workspace_id, parse_create_body(body), key)
+    return envelope(request, job_object(created.job, include_weight_type=True))
 
 
 LIST_PARAMETERS = {
