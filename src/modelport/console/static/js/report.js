@@ -32,13 +32,43 @@ function findingCard(finding) {
       "div",
       { class: "finding-head" },
       h("span", { class: "severity" }, h("span", { "aria-hidden": "true" }, error ? "✕ " : "! "), error ? "Error" : "Warning"),
-      h("span", { class: "finding-rule" }, h("span", { class: "label" }, "Rule "), h("code", {}, finding.code ?? "unknown")),
+      finding.code && h("span", { class: "finding-rule" }, h("span", { class: "label" }, "Rule "), h("code", {}, finding.code)),
     ),
     finding.tensor &&
       h("p", { class: "finding-tensor" }, h("span", { class: "label" }, "Tensor "), h("code", {}, finding.tensor)),
     h("p", { class: "finding-message" }, finding.message ?? ""),
     finding.fix && h("p", { class: "finding-fix" }, h("strong", {}, "Fix: "), finding.fix),
   );
+}
+
+// One rule broken by many tensors (an adapter for another base fails every shape) would bury the
+// other rules: each rule shows its first few findings, the rest folded under a summary.
+const SHOWN_PER_RULE = 3;
+
+function findingItems(items) {
+  const byRule = new Map();
+  for (const finding of items) {
+    const code = finding.code ?? "unknown";
+    if (!byRule.has(code)) byRule.set(code, []);
+    byRule.get(code).push(finding);
+  }
+  return [...byRule].flatMap(([code, findings]) => {
+    const rest = findings.slice(SHOWN_PER_RULE);
+    return [
+      ...findings.slice(0, SHOWN_PER_RULE).map(findingCard),
+      rest.length > 0 &&
+        h(
+          "li",
+          { class: "finding-more" },
+          h(
+            "details",
+            {},
+            h("summary", {}, `${rest.length} more `, h("code", {}, code), ` finding${rest.length === 1 ? "" : "s"} in this file`),
+            h("ol", { class: "findings" }, rest.map(findingCard)),
+          ),
+        ),
+    ];
+  });
 }
 
 function findingGroups(findings, level) {
@@ -53,9 +83,16 @@ function findingGroups(findings, level) {
           ? "The upload as a whole"
           : [h("span", { class: "label" }, "File "), h("code", {}, file)],
       ),
-      h("ol", { class: "findings" }, items.map(findingCard)),
+      h("ol", { class: "findings" }, findingItems(items)),
     ),
   );
+}
+
+/** "lora.shape_mismatch × 72, lora.layer_out_of_range × 4": the rules broken, most findings first. */
+function ruleTally(findings) {
+  const counts = new Map();
+  for (const finding of findings) counts.set(finding.code ?? "unknown", (counts.get(finding.code ?? "unknown") ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]);
 }
 
 function plural(count, word) {
@@ -70,8 +107,10 @@ function plural(count, word) {
 export function failurePanel(report, { title, fallback = null, next = "import again" }) {
   const errors = (report?.findings ?? []).filter(isError);
   const files = new Set(errors.map((finding) => finding.file ?? WHOLE_UPLOAD));
+  const named = files.size - (files.has(WHOLE_UPLOAD) ? 1 : 0);
+  const where = [named && plural(named, "file"), files.has(WHOLE_UPLOAD) && "the upload as a whole"].filter(Boolean).join(" and ");
   const lead = errors.length
-    ? `${plural(errors.length, "error")} in ${files.has(WHOLE_UPLOAD) && files.size === 1 ? "the upload" : plural(files.size, "file")}. Fix ${errors.length === 1 ? "it" : "them"} and ${next}.`
+    ? `${plural(errors.length, "error")} in ${where}. Fix ${errors.length === 1 ? "it" : "them"} and ${next}.`
     : "The import stopped before its checks could name a file.";
   const sentence = fallback ?? report?.error;
   return h(
@@ -79,9 +118,16 @@ export function failurePanel(report, { title, fallback = null, next = "import ag
     { class: "failure", "aria-labelledby": "failure-title" },
     h("h2", { id: "failure-title" }, title),
     h("p", { class: "failure-lead" }, lead),
+    errors.length > 1 &&
+      h(
+        "p",
+        { class: "failure-rules" },
+        h("span", { class: "label" }, "Rules broken: "),
+        ruleTally(errors).map(([code, count], index) => [index ? ", " : "", h("code", {}, code), count > 1 ? ` × ${count}` : ""]),
+      ),
     errors.length
       ? findingGroups(errors, "h3")
-      : sentence && h("ol", { class: "findings" }, findingCard({ severity: "error", code: "import.failed", message: sentence })),
+      : sentence && h("ol", { class: "findings" }, findingCard({ severity: "error", message: sentence })),
   );
 }
 
