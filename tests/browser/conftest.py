@@ -8,6 +8,7 @@ A test that fails leaves a screenshot of its page under test-artifacts/console/f
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from modelport import samples
 from tests.browser import harness
 from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, ConsoleServer
 from tests.support.server import Server
@@ -94,8 +96,11 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 def console_server(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[ConsoleServer]:
     """API and worker at full speed; uploads: `good/` (rank 8, imports), `rank12/` (fails),
     `other-base/` (an adapter for qwen3-4b: every tensor's shape is wrong for qwen3-8b) and
-    `hostile/` (a file whose name is markup, to check nothing from an upload is parsed as HTML)."""
+    `hostile/` (a file whose name is markup, to check nothing from an upload is parsed as HTML).
+    The catalog also has `lora-only`, an operator base that refuses full weights."""
     data_dir = tmp_path_factory.mktemp("console") / "data"
+    lora_only = samples.register_base(data_dir, harness.LORA_ONLY, samples.tiny_base_config()).parent
+    (lora_only / "modelport.json").write_text(json.dumps({"weight_types": ["lora"]}))
     harness.write_adapter(data_dir, "good/", rank=8)
     harness.write_adapter(data_dir, "rank12/", rank=12)
     harness.write_adapter(data_dir, "other-base/", rank=8, base="qwen3-4b-instruct-2507")

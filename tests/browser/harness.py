@@ -61,6 +61,7 @@ BUCKET = "console-bucket"
 IMPORT = "/api/v1/custom_models/import"
 HOSTILE_FILE = "<img src=x onerror=window.pwned=1>.pkl"
 HOSTILE_NAME = "<script>window.pwned=2</script><b>x</b>"
+LORA_ONLY = "lora-only"
 
 
 def chromium_path() -> str | None:

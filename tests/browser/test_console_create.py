@@ -13,6 +13,7 @@ from tests.browser.harness import (
     BUCKET,
     HOSTILE_FILE,
     HOSTILE_NAME,
+    LORA_ONLY,
     ConsoleServer,
     api_total,
     connect,
@@ -141,6 +142,19 @@ def test_a_base_model_the_server_no_longer_has_is_named_next_to_the_base_model_f
     error = page.locator("[data-field=model_name] .field-error")
     expect(error).to_contain_text("The base model 'qwen9-404b' is not supported for import")
     expect(page.locator("#field-model_name")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_weight_type_the_base_refuses_is_named_next_to_the_weight_type(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    open_form(page, console_server)
+    fill(page, base=LORA_ONLY, weight_type="Full weights")
+    page.get_by_role("button", name="Import").click()
+    error = page.locator("[data-field=weight_type] .field-error")
+    expect(error).to_have_text(f"The base model '{LORA_ONLY}' does not accept weight_type 'full' (it accepts: lora).")
+    expect(page.locator("fieldset[data-field=weight_type]")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("radio", name=re.compile("Full weights"))).to_be_focused()
+    expect(page.locator("[data-field=model_name] .field-error")).to_be_hidden()
 
 
 def test_an_error_of_no_field_is_shown_above_the_buttons(page: Page, console_server: ConsoleServer) -> None:

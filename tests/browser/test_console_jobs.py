@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from tests.browser.harness import IMPORT, ConsoleServer, connect, expect, screenshot, unique
 
@@ -169,11 +170,18 @@ def test_deleting_a_job_that_is_already_gone_shows_the_servers_not_found(
     expect(notice.get_by_role("link", name="Back to the jobs")).to_be_visible()
 
 
-def test_an_unknown_job_id_says_no_such_job(page: Page, console_server: ConsoleServer) -> None:
-    missing = str(uuid.uuid4())
-    connect(page, console_server.base_url, route=f"#/jobs/{missing}")
+@pytest.mark.parametrize(
+    ("segment", "shown"),
+    [(str(uuid.uuid4()), None), ("%E0%A4%A", "%E0%A4%A"), ("%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", "<img src=x onerror=alert(1)>")],
+    ids=["unknown-uuid", "broken-escape", "markup"],
+)
+def test_an_unknown_job_id_says_no_such_job(
+    page: Page, console_server: ConsoleServer, segment: str, shown: str | None
+) -> None:
+    connect(page, console_server.base_url, route=f"#/jobs/{segment}")
     expect(page.get_by_role("heading", name="No such job", level=1)).to_be_visible()
-    expect(page.get_by_role("alert")).to_contain_text(f"Import job {missing} does not exist.")
+    expect(page.get_by_role("alert")).to_contain_text(f"Import job {shown or segment} does not exist.")
+    assert page.locator("main img").count() == 0
     page.get_by_role("link", name="Back to the jobs").click()
     expect(page.get_by_role("heading", name="Import jobs", level=1)).to_be_visible()
 

@@ -3,12 +3,13 @@ in the tab only, refused keys answered with the server's InvalidApiKey sentence.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.browser.harness import ConsoleServer, connect, expect, screenshot, unique
-from tests.support.server import TEST_KEY
+from tests.support.server import TEST_KEY, Server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
@@ -54,8 +55,13 @@ def test_a_pasted_key_opens_the_jobs_and_stays_out_of_urls_storage_and_logs(
     [
         ("sk-" + "unknownKey0123456789abcdefghijklmnopq", "The API key is invalid or has been revoked."),
         ("sk-short", "The API key is malformed: keys look like 'sk-' followed by 32 or more characters."),
+        # fetch() cannot even send this one: the console says so instead of blaming the network.
+        (
+            "sk-ключ0123456789abcdefghijklmnopqrstuvwxyz",
+            "The API key has characters no key has (spaces or letters outside ASCII); paste it again.",
+        ),
     ],
-    ids=["unknown", "malformed"],
+    ids=["unknown", "malformed", "not-ascii"],
 )
 def test_a_wrong_key_is_refused_next_to_the_field_with_the_servers_sentence(
     page: Page, console_server: ConsoleServer, key: str, sentence: str
@@ -124,3 +130,21 @@ def test_the_key_is_the_tabs_alone(page: Page, console_server: ConsoleServer) ->
     other.goto(f"{console_server.base_url}/console#/jobs")
     expect(other.get_by_role("heading", name="Connect with an API key", level=1)).to_be_visible()
     assert other.evaluate("sessionStorage.length") == 0
+
+
+def test_a_server_that_went_away_is_named_with_a_way_to_try_again(page: Page, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    server = Server(tmp_path / "data").start()
+    try:
+        connect(page, server.base_url)
+        expect(page.get_by_text("No import jobs yet")).to_be_visible()
+        server.terminate()
+        page.get_by_role("button", name="Refresh").click()
+        notice = page.get_by_role("alert")
+        expect(notice).to_contain_text("Could not reach the server")
+        expect(notice).to_contain_text("The modelport server could not be reached. Is `modelport serve` running?")
+        server.start()  # the same port again
+        notice.get_by_role("button", name="Try again").click()
+        expect(page.get_by_text("No import jobs yet")).to_be_visible()
+    finally:
+        server.terminate()

@@ -19,6 +19,11 @@ export class ApiError extends Error {
 /** The `output` of a successful call; throws ApiError otherwise. `key` defaults to the tab's key. */
 export async function api(method, path, { query = null, body = undefined, signal = undefined, key = getKey() } = {}) {
   if (!key) throw new ApiError(0, "NoKey", "Paste an API key to use the console.");
+  // fetch() refuses a header value outside Latin-1 before sending anything; say what is wrong
+  // rather than report an unreachable server.
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new ApiError(0, "InvalidApiKey", "The API key has characters no key has (spaces or letters outside ASCII); paste it again.");
+  }
   const url = new URL(path, window.location.origin);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, String(value));

@@ -80,7 +80,7 @@ function openingPanel(job, output) {
   );
 }
 
-function actionsBar(job, output, { signal, rerender }) {
+function actionsBar(job, { signal, rerender }) {
   const notice = h("div", { class: "action-notice" });
   const finished = isFinished(job.status);
   const reasonId = "delete-reason";
@@ -185,7 +185,7 @@ function render(container, output, context) {
       { class: "job-head" },
       h("div", { class: "job-title" }, h("h1", { id: "job-title", tabindex: "-1" }, name), statusBadge(job.status)),
       h("p", { class: "muted" }, h("code", {}, job.model_name), ` · ${output.base_model ?? "?"} · ${job.weight_type ?? output.weight_type ?? "?"}`),
-      actionsBar(job, output, context),
+      actionsBar(job, context),
     ),
     h(
       "div",
@@ -196,8 +196,17 @@ function render(container, output, context) {
   );
 }
 
+/** The id as typed in the address; a malformed %-escape is kept as it is (the server says NotFound). */
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function renderJobView(container, { match, signal, rerender }) {
-  const jobId = decodeURIComponent(match[1]);
+  const jobId = decodeSegment(match[1]);
   const path = `${jobPath(jobId)}/report`;
   replaceChildren(container, h("p", { class: "muted", role: "status" }, "Loading the job…"));
   (async () => {

@@ -232,6 +232,7 @@ export function renderJobsView(container, { params, signal, rerender }) {
     replaceChildren(body, table(rows), pager(filters, page));
     await eachLimited(rows, 4, (row) => loadRow(row, signal));
     const unfinished = () => rows.filter((row) => !isFinished(row.job.status) && row.job.status !== "DELETED");
+    if (!unfinished().length || signal.aborted) return;
     repeat(
       async () => {
         await eachLimited(unfinished(), 4, (row) => loadRow(row, signal));
