@@ -1,4 +1,4 @@
-"""Browser fixtures: one Chromium per session, a fresh browser context (so a fresh sessionStorage)
+"""Browser fixtures: one Chromium per module, a fresh browser context (so a fresh sessionStorage)
 per test, and a real `modelport serve` with uploads, shared by the tests of a module.
 
 Without Chromium or the playwright package every test here skips with `harness.ENABLE`; with
@@ -45,7 +45,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 FAILED = pytest.StashKey[bool]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
+def fresh_failures_folder() -> None:
+    """The failures folder holds this run's failures only."""
+    shutil.rmtree(ARTIFACTS / "failures", ignore_errors=True)
+
+
+# Per module, not per session: while Playwright's sync API is open it keeps an asyncio loop running
+# in the main thread, and the tests after these ones call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     problem = harness.missing_parts()
     if problem is not None:
@@ -53,8 +61,6 @@ def browser() -> Iterator[Browser]:
             pytest.fail(f"{harness.REQUIRED_ENV} is set but {problem}. {harness.ENABLE}")
         pytest.skip(f"{problem}. {harness.ENABLE}")
     from playwright.sync_api import sync_playwright
-
-    shutil.rmtree(ARTIFACTS / "failures", ignore_errors=True)  # what is there is this run's
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

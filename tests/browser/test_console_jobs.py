@@ -172,7 +172,11 @@ def test_deleting_a_job_that_is_already_gone_shows_the_servers_not_found(
 
 @pytest.mark.parametrize(
     ("segment", "shown"),
-    [(str(uuid.uuid4()), None), ("%E0%A4%A", "%E0%A4%A"), ("%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", "<img src=x onerror=alert(1)>")],
+    [
+        (str(uuid.uuid4()), None),
+        ("%E0%A4%A", "%E0%A4%A"),
+        ("%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", "<img src=x onerror=alert(1)>"),
+    ],
     ids=["unknown-uuid", "broken-escape", "markup"],
 )
 def test_an_unknown_job_id_says_no_such_job(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from modelport import samples
 from tests.browser.harness import IMPORT, ConsoleServer, connect, expect, screenshot, write_adapter
-from tests.support.server import Server, wait_for
+from tests.support.server import ModelportProcess, Server, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -95,6 +96,7 @@ def test_a_running_job_shows_its_phase_and_a_progress_bar_that_moves(page: Page,
     screenshot(page, "jobs-list")
 
 
+LIST_READS = "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/import?')).length"
 REPORT_READS = "(suffix) => performance.getEntriesByType('resource').filter(e => e.name.endsWith(suffix)).length"
 SET_HIDDEN = """(hidden) => {
     Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
@@ -114,13 +116,18 @@ def test_the_list_polls_only_unfinished_rows_and_not_while_the_tab_is_hidden(pag
     page.evaluate("performance.setResourceTimingBufferSize(100000)")  # the default keeps 250 entries
     expect(page.locator(f"tr[data-job-id='{busy.running}'] progress")).to_be_visible()
     page.wait_for_function(f"() => ({REPORT_READS})('{busy.running}/report') >= 3")
-    # Finished rows were read once, for their base model and weight type; unfinished ones again and again.
-    assert reads(page, busy.succeeded) == 1 and reads(page, busy.failed) == 1
-    assert reads(page, busy.pending) >= 2
+    # Every row's report was read once, for its base model and weight type; after that the page is
+    # re-read for statuses, and only the RUNNING row's report for its progress.
+    assert reads(page, busy.succeeded) == 1 and reads(page, busy.failed) == 1 and reads(page, busy.pending) == 1
+    assert page.evaluate(LIST_READS) >= 2
 
     # Playwright cannot hide a real tab, so the page is told it is hidden, as the browser would tell it.
     page.evaluate(SET_HIDDEN, True)
-    before = reads(page)
+
+    def activity() -> int:
+        return reads(page) + int(page.evaluate(LIST_READS))
+
+    before = activity()
     # Let the server's clock show that polling rounds would have run: five distinct byte counts of
     # the running job span at least four heartbeats (2 s each), i.e. four polling intervals, which
     # would have sent eight reads or more.
@@ -130,11 +137,35 @@ def test_the_list_polls_only_unfinished_rows_and_not_while_the_tab_is_hidden(pag
         timeout=120,
         interval=0.5,
     )
-    assert reads(page) <= before + 2  # at most the round that was already in flight
+    assert activity() <= before + 2  # at most the round that was already in flight (the page, one report)
 
     page.evaluate(SET_HIDDEN, False)
     settled = reads(page)
     page.wait_for_function(f"(settled) => ({REPORT_READS})('/report') > settled", arg=settled)
+
+
+def test_rows_change_status_in_place_when_a_worker_takes_their_jobs(page: Page, tmp_path: Path) -> None:
+    """No worker until the page is open, so the jobs cannot finish before the page has loaded."""
+    data_dir = tmp_path / "data"
+    write_adapter(data_dir, "good/", rank=8)
+    write_adapter(data_dir, "rank12/", rank=12)
+    api = Server(data_dir, extra_args=["--no-worker"]).start()
+    worker = ModelportProcess(["worker", "--grace-seconds", "0"], api.env, data_dir / "worker.log")
+    try:
+        console = ConsoleServer(api, data_dir)
+        good, bad = console.create("good/", display_name="good"), console.create("rank12/", display_name="bad")
+        connect(page, api.base_url)
+        for job_id in (good, bad):
+            expect(page.locator(f"tr[data-job-id='{job_id}'] .badge")).to_contain_text("PENDING")
+        worker.start()
+        expect(page.locator(f"tr[data-job-id='{good}'] .badge")).to_contain_text("SUCCESSED", timeout=180_000)
+        expect(page.locator(f"tr[data-job-id='{bad}'] .badge")).to_contain_text("FAILED", timeout=180_000)
+        expect(page.locator(f"tr[data-job-id='{bad}'] .error-line")).to_contain_text("r is 12")
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
+    finally:
+        if worker.process is not None:
+            worker.terminate()
+        api.terminate()
 
 
 @pytest.mark.parametrize("state", ["RUNNING", "PENDING"])

@@ -17,7 +17,7 @@ const ROUTES = [
   { pattern: /^\/jobs\/([^/]+)$/, nav: "jobs", render: renderJobView },
   { pattern: /^\/new$/, nav: "new", render: renderCreateView },
   { pattern: /^\/base-models$/, nav: "base-models", render: renderBaseModelsView },
-  { pattern: /^\/key$/, nav: "key", render: null },
+  { pattern: /^\/key$/, render: null },
 ];
 
 const main = document.getElementById("main");

@@ -1,7 +1,8 @@
 // The workspace's jobs, newest first, paged as the list route pages, filtered by status and base
 // model. List items carry neither the base model nor the weight type (the contract's job object
-// has no such fields there), so each row's report is read once for them; the rows still PENDING
-// or RUNNING are read again every few seconds for their status, phase and bytes copied.
+// has no such fields there), so each row's report is read once for them. While a row is PENDING or
+// RUNNING the page is read again every few seconds for statuses, and RUNNING rows' reports for
+// their phase and bytes copied.
 
 import { api, IMPORT, jobPath } from "../api.js";
 import { loadCatalog } from "../catalog.js";
@@ -45,7 +46,10 @@ function select(id, label, options, value, onChange) {
 }
 
 function filtersForm(filters, catalog) {
-  const go = (change) => navigate("/jobs", { ...filters, ...change, page: null, size: change.size ?? filters.size });
+  const go = (change) => {
+    const size = Number(change.size ?? filters.size);
+    navigate("/jobs", { ...filters, ...change, page: null, size: size === DEFAULT_PAGE_SIZE ? null : size });
+  };
   const bases = catalog.map((base) => base.id);
   if (filters.base_model && !bases.includes(filters.base_model)) bases.push(filters.base_model);
   const sizes = PAGE_SIZES.includes(filters.size) ? PAGE_SIZES : [...PAGE_SIZES, filters.size].sort((a, b) => a - b);
@@ -135,6 +139,13 @@ function jobRow(job) {
     replaceChildren(weight, report.weight_type ?? current.weight_type ?? "—");
     replaceChildren(status, statusCell(current, report.progress));
   };
+  /** A fresher list item: only a changed status is redrawn, so a RUNNING row keeps its bar until its report is read. */
+  row.relist = (listed) => {
+    if (listed.status === row.job.status) return;
+    row.job = { ...row.job, ...listed };
+    tr.dataset.status = listed.status;
+    replaceChildren(status, statusCell(row.job, null));
+  };
   row.gone = () => {
     row.job = { ...row.job, status: "DELETED" };
     row.loaded = true;
@@ -204,13 +215,11 @@ export function renderJobsView(container, { params, signal, rerender }) {
     () => !signal.aborted && replaceChildren(filtersSlot, filtersForm(filters, [])),
   );
 
+  const query = { page_no: filters.page, page_size: filters.size, status: filters.status, base_model: filters.base_model };
   (async () => {
     let page;
     try {
-      page = await api("GET", IMPORT, {
-        query: { page_no: filters.page, page_size: filters.size, status: filters.status, base_model: filters.base_model },
-        signal,
-      });
+      page = await api("GET", IMPORT, { query, signal });
     } catch (error) {
       if (signal.aborted) return;
       body.removeAttribute("aria-busy");
@@ -233,9 +242,19 @@ export function renderJobsView(container, { params, signal, rerender }) {
     await eachLimited(rows, 4, (row) => loadRow(row, signal));
     const unfinished = () => rows.filter((row) => !isFinished(row.job.status) && row.job.status !== "DELETED");
     if (!unfinished().length || signal.aborted) return;
+    // Each round: the page itself once (statuses, errors), then the report of each RUNNING row (its
+    // phase and bytes) and of any row the page no longer holds (deleted, or pushed to the next page).
     repeat(
       async () => {
-        await eachLimited(unfinished(), 4, (row) => loadRow(row, signal));
+        const latest = await api("GET", IMPORT, { query, signal });
+        const listed = new Map(latest.list.map((job) => [job.job_id, job]));
+        const reread = new Set();
+        for (const row of unfinished()) {
+          const fresh = listed.get(row.job.job_id);
+          if (fresh) row.relist(fresh);
+          if (!fresh || row.job.status === "RUNNING") reread.add(row);
+        }
+        await eachLimited([...reread], 4, (row) => loadRow(row, signal));
         return unfinished().length > 0;
       },
       POLL_MS,
