@@ -111,6 +111,11 @@ def test_a_key_revoked_while_the_tab_is_open_is_answered_with_invalid_api_key(
     expect(notice).to_contain_text("The API key is invalid or has been revoked.")
     expect(notice).to_contain_text("InvalidApiKey")
     screenshot(page, "key-revoked")
+    for route, title in (("#/new", "The base models could not be loaded"), ("#/base-models", "The server refused")):
+        page.goto(f"{console_server.base_url}/console{route}")
+        page.reload()  # a fresh page: the catalog it loaded with the key still valid is gone
+        expect(page.get_by_role("alert")).to_contain_text(title)
+        expect(page.get_by_role("alert")).to_contain_text("The API key is invalid or has been revoked.")
     notice.get_by_role("link", name="Change key").click()
     expect(page.get_by_role("heading", name="Connect with an API key", level=1)).to_be_visible()
 

@@ -77,6 +77,19 @@ export function errorNotice(error, { title = null, actions = [] } = {}) {
   );
 }
 
+/**
+ * What a person can do about `error`: change a refused key, or (given `retry`) try again after a
+ * network or server failure. Views add their own (back to the jobs, say).
+ */
+export function recoveryActions(error, { retry = null } = {}) {
+  const actions = [];
+  if (error?.code === "InvalidApiKey") actions.push(h("a", { href: "#/key", class: "button button--primary" }, "Change key"));
+  if (retry && ["NetworkError", "InternalError", "BadResponse"].includes(error?.code)) {
+    actions.push(h("button", { type: "button", class: "button", onclick: retry }, "Try again"));
+  }
+  return actions;
+}
+
 /** A shell command with a Copy button; `text` never holds the key ($KEY stands in for it). */
 export function commandBlock(title, text) {
   const headingId = uniqueId("command");

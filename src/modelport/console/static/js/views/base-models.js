@@ -1,7 +1,7 @@
 // The catalog: the bases this server imports for, their shape, and what weight types each accepts.
 
 import { loadCatalog } from "../catalog.js";
-import { errorNotice } from "../components.js";
+import { errorNotice, recoveryActions } from "../components.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatCount, formatParameters } from "../format.js";
 import { href } from "../router.js";
@@ -51,8 +51,7 @@ export function renderBaseModelsView(container, { signal }) {
     },
     (error) => {
       if (signal.aborted) return;
-      const actions = error.code === "InvalidApiKey" ? [h("a", { href: "#/key", class: "button button--primary" }, "Change key")] : [];
-      replaceChildren(body, errorNotice(error, { actions }));
+      replaceChildren(body, errorNotice(error, { actions: recoveryActions(error) }));
     },
   );
 }

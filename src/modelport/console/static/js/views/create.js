@@ -4,7 +4,7 @@
 
 import { api, IMPORT } from "../api.js";
 import { loadCatalog } from "../catalog.js";
-import { announce, errorNotice } from "../components.js";
+import { announce, errorNotice, recoveryActions } from "../components.js";
 import { h, replaceChildren } from "../dom.js";
 import { fieldOf } from "../fields.js";
 import { formatBytes } from "../format.js";
@@ -60,7 +60,6 @@ function weightTypeField(selected) {
 }
 
 function baseModelControl(catalog, selected) {
-  if (!catalog) return h("input", { type: "text", class: "input", value: selected ?? "", autocomplete: "off", spellcheck: "false" });
   // No base is preselected: checking an upload against the wrong base is the mistake to avoid.
   return h(
     "select",
@@ -72,15 +71,21 @@ function baseModelControl(catalog, selected) {
   );
 }
 
-export function renderCreateView(container, { params, signal }) {
+export function renderCreateView(container, { params, signal, rerender }) {
   replaceChildren(container, h("p", { class: "muted", role: "status" }, "Loading the base models…"));
   loadCatalog().then(
-    (catalog) => !signal.aborted && renderForm(container, { params, signal, catalog, catalogError: null }),
-    (error) => !signal.aborted && renderForm(container, { params, signal, catalog: null, catalogError: error }),
+    (catalog) => !signal.aborted && renderForm(container, { params, signal, catalog }),
+    (error) =>
+      !signal.aborted &&
+      replaceChildren(
+        container,
+        h("h1", { id: "create-title", tabindex: "-1" }, "New import"),
+        errorNotice(error, { title: "The base models could not be loaded", actions: recoveryActions(error, { retry: rerender }) }),
+      ),
   );
 }
 
-function renderForm(container, { params, signal, catalog, catalogError }) {
+function renderForm(container, { params, signal, catalog }) {
   const preset = params.get("base_model") ?? "";
   const fields = {
     model_name: field("model_name", "Base model", "The model the upload was trained from; it decides every shape that is checked.", baseModelControl(catalog, preset)),
@@ -126,8 +131,7 @@ function renderForm(container, { params, signal, catalog, catalogError }) {
     const name = fieldOf(error);
     const entry = name ? fields[name] : null;
     if (!entry) {
-      const actions = error.code === "InvalidApiKey" ? [h("a", { href: "#/key", class: "button button--primary" }, "Change key")] : [];
-      replaceChildren(formNotice, errorNotice(error, { actions }));
+      replaceChildren(formNotice, errorNotice(error, { actions: recoveryActions(error) }));
       formNotice.querySelector(".notice")?.setAttribute("tabindex", "-1");
       formNotice.querySelector(".notice")?.focus();
       return;
@@ -180,7 +184,6 @@ function renderForm(container, { params, signal, catalog, catalogError }) {
   replaceChildren(
     container,
     h("div", { class: "page-head" }, h("h1", { id: "create-title", tabindex: "-1" }, "New import")),
-    catalogError ? errorNotice(catalogError, { title: "The base models could not be loaded; type the base model id instead" }) : null,
     h(
       "form",
       { class: "form create-form", onsubmit: onSubmit, novalidate: true, "aria-labelledby": "create-title" },

@@ -3,7 +3,16 @@
 // as curl and modelport commands. The page follows an unfinished job until it ends.
 
 import { api, IMPORT, jobPath, serverHas } from "../api.js";
-import { announce, commandBlock, confirmDialog, errorNotice, isFinished, progressView, statusBadge } from "../components.js";
+import {
+  announce,
+  commandBlock,
+  confirmDialog,
+  errorNotice,
+  isFinished,
+  progressView,
+  recoveryActions,
+  statusBadge,
+} from "../components.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatBytes, formatTime } from "../format.js";
 import { repeat } from "../poller.js";
@@ -215,8 +224,7 @@ export function renderJobView(container, { match, signal, rerender }) {
       output = await api("GET", path, { signal });
     } catch (error) {
       if (signal.aborted) return;
-      const actions = [h("a", { href: "#/jobs", class: "button" }, "Back to the jobs")];
-      if (error.code === "InvalidApiKey") actions.unshift(h("a", { href: "#/key", class: "button button--primary" }, "Change key"));
+      const actions = [...recoveryActions(error, { retry: rerender }), h("a", { href: "#/jobs", class: "button" }, "Back to the jobs")];
       replaceChildren(
         container,
         h("h1", { id: "job-title", tabindex: "-1" }, error.code === "NotFound" ? "No such job" : "The job could not be loaded"),

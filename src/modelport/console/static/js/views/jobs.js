@@ -6,7 +6,7 @@
 
 import { api, IMPORT, jobPath } from "../api.js";
 import { loadCatalog } from "../catalog.js";
-import { errorNotice, isFinished, progressView, statusBadge } from "../components.js";
+import { errorNotice, isFinished, progressView, recoveryActions, statusBadge } from "../components.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatTime } from "../format.js";
 import { repeat } from "../poller.js";
@@ -223,12 +223,7 @@ export function renderJobsView(container, { params, signal, rerender }) {
     } catch (error) {
       if (signal.aborted) return;
       body.removeAttribute("aria-busy");
-      const actions = [];
-      if (error.code === "InvalidApiKey") actions.push(h("a", { href: "#/key", class: "button button--primary" }, "Change key"));
-      if (error.code === "NetworkError" || error.code === "InternalError") {
-        actions.push(h("button", { type: "button", class: "button", onclick: rerender }, "Try again"));
-      }
-      replaceChildren(body, errorNotice(error, { actions }));
+      replaceChildren(body, errorNotice(error, { actions: recoveryActions(error, { retry: rerender }) }));
       return;
     }
     if (signal.aborted) return;
