@@ -2,7 +2,7 @@
 // work with the keyboard and the back button, and nothing secret is ever part of the address.
 
 /** "#/jobs?status=FAILED" -> {path: "/jobs", params: URLSearchParams("status=FAILED")} */
-export function parseHash(hash) {
+function parseHash(hash) {
   const raw = hash.startsWith("#") ? hash.slice(1) : hash;
   const [path, query = ""] = raw.split("?", 2);
   return { path: path || "/", params: new URLSearchParams(query) };

@@ -129,11 +129,10 @@ function jobRow(job) {
     status,
     h("td", { "data-label": "Created", class: "col-created" }, h("time", { datetime: job.gmt_create }, formatTime(job.gmt_create))),
   );
-  const row = { job, tr, loaded: false };
+  const row = { job, tr };
   row.update = (report) => {
     const current = { ...job, ...(report.job ?? {}) };
     row.job = current;
-    row.loaded = true;
     tr.dataset.status = current.status;
     replaceChildren(base, report.base_model ?? "—");
     replaceChildren(weight, report.weight_type ?? current.weight_type ?? "—");
@@ -148,7 +147,6 @@ function jobRow(job) {
   };
   row.gone = () => {
     row.job = { ...row.job, status: "DELETED" };
-    row.loaded = true;
     replaceChildren(status, h("span", { class: "cell-note" }, "This job no longer exists."));
   };
   return row;
