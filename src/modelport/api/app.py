@@ -12,6 +12,7 @@ from modelport import __version__
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.errors import install_error_handlers
 from modelport.api.routes import extensions, imports, operations
+from modelport.console import router as console_router
 from modelport.db.job_counts import status_counts
 from modelport.metrics import watch_job_counts
 from modelport.pipeline.inspection import Inspector, in_process
@@ -48,6 +49,7 @@ def create_app(services: Services, inspect: Inspector | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(extensions.router)
     app.include_router(operations.router)
+    app.include_router(console_router)  # the web console's files, outside the OpenAPI document
     _tidy_openapi(app)
     return app
 

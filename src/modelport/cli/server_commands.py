@@ -62,6 +62,7 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     threading.Thread(target=sandbox.warm, name="sandbox-warm", daemon=True).start()
     role = "API and worker" if worker is not None else "API only"
     click.echo(f"modelport listening on http://{host}:{port} ({role}; data in {settings.data_dir})", err=True)
+    click.echo(f"Web console: http://{host}:{port}/console", err=True)
     try:
         server.run()
     finally:

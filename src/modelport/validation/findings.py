@@ -152,6 +152,9 @@ class Findings:
     _kept: Counter[str] = field(default_factory=Counter)
     _dropped: Counter[str] = field(default_factory=Counter)
     _dropped_severity: dict[str, Severity] = field(default_factory=dict)
+    # The one file all of a code's dropped findings are in ("" once they span several), so the
+    # "and N more" summary can say where they are.
+    _dropped_file: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def resume(cls, frozen: FindingSet) -> Findings:
@@ -179,6 +182,9 @@ class Findings:
         if self._kept[finding.code] >= MAX_FINDINGS_PER_REASON:
             self._dropped[finding.code] += 1
             self._dropped_severity[finding.code] = finding.severity
+            seen = self._dropped_file.setdefault(finding.code, finding.file)
+            if seen != finding.file:
+                self._dropped_file[finding.code] = ""
             return
         self._kept[finding.code] += 1
         self.findings.append(finding)
@@ -201,6 +207,7 @@ class Findings:
                 severity=self._dropped_severity[code],
                 message=f"{_MORE_PREFIX} {count} more finding{'s' if count > 1 else ''} of this kind ({code}) "
                 "were not listed.",
+                file=self._dropped_file.get(code) or None,
             )
             for code, count in sorted(self._dropped.items())
             if (code_reason := _reason_of(self.findings, code)) is not None
