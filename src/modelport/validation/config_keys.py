@@ -47,6 +47,7 @@ class KeyRule:
     cite: str  # where they do it, e.g. "peft 0.21 tuners/lora/layer.py#L263"
     sentence: str = ""  # refused: the end of "<file>: <key> ..."; checked: what a valid value is
     reason: Reason | None = None  # overrides the document's reason code for this key
+    allowed: tuple[Any, ...] = ()  # refused: values that leave the key unused (the loaders' defaults)
 
 
 def checked(engines: str, cite: str, expect: str = "", reason: Reason | None = None) -> KeyRule:
@@ -57,8 +58,10 @@ def inert(engines: str, cite: str, expect: str = "") -> KeyRule:
     return KeyRule(Decision.INERT, engines, cite, expect)
 
 
-def refused(engines: str, cite: str, sentence: str, reason: Reason | None = None) -> KeyRule:
-    return KeyRule(Decision.REFUSED, engines, cite, sentence, reason)
+def refused(
+    engines: str, cite: str, sentence: str, reason: Reason | None = None, allowed: tuple[Any, ...] = ()
+) -> KeyRule:
+    return KeyRule(Decision.REFUSED, engines, cite, sentence, reason, allowed)
 
 
 class ConfigDocument(BaseModel):
@@ -103,25 +106,28 @@ class Screened:
         return sorted(key for key, found in self.present.items() if found == decision)
 
 
-def screen(model: type[D], document: Any, findings: Findings) -> tuple[D | None, Screened]:
+def screen(model: type[D], document: Any, findings: Findings, *, at: str = "") -> tuple[D | None, Screened]:
     """Validate `document` against `model`; findings for every refused, unknown or invalid key.
 
-    Returns the validated document (None if any checked key is invalid) and what was found.
+    `at` is where the document sits inside its file when it is a nested object (`"text_config."`):
+    sentences then name `text_config.hidden_size`. Returns the validated document (None if any
+    checked key is invalid) and what was found.
     """
     file = model.FILE
     before = findings.error_count
     if not isinstance(document, dict):
-        findings.error(model.SCHEMA_REASON, f"{file} must be a JSON object; found {_kind(document)}.", file=file)
-        findings.checked(f"{file}.keys", before)
+        where = f"{file}: {at.rstrip('.')}" if at else file
+        findings.error(model.SCHEMA_REASON, f"{where} must be a JSON object; found {_kind(document)}.", file=file)
+        findings.checked(f"{file}.{at}keys", before)
         return None, Screened({})
     rules = model.rules()
     present: dict[str, Decision] = {}
     for key, value in document.items():
         rule = rules.get(key, model.UNKNOWN)
         present[key] = rule.decision
-        if rule.decision == Decision.REFUSED and (key not in rules or _is_set(value)):
+        if rule.decision == Decision.REFUSED and (key not in rules or _in_use(value, rule.allowed)):
             what = rule.sentence if key in rules else model.UNKNOWN.sentence
-            findings.error(rule.reason or model.REFUSED_REASON, f"{file}: {key} {what}", file=file)
+            findings.error(rule.reason or model.REFUSED_REASON, f"{file}: {at}{key} {what}", file=file)
     valid: D | None = None
     try:
         valid = model.model_validate(document)
@@ -136,13 +142,13 @@ def screen(model: type[D], document: Any, findings: Findings) -> tuple[D | None,
             expect = known.sentence if known is not None and known.sentence else _expectation(problem)
             code = (known.reason if known is not None and known.reason else None) or model.SCHEMA_REASON
             shown = _value(document.get(key)) if key in document else "nothing (the key is required)"
-            findings.error(code, f"{file}: {key} must be {expect}; found {shown}.", file=file)
+            findings.error(code, f"{file}: {at}{key} must be {expect}; found {shown}.", file=file)
     detail = "; ".join(
         f"{decision.value}: {', '.join(keys)}"
         for decision in Decision
         if (keys := sorted(k for k, d in present.items() if d == decision))
     )
-    findings.checked(f"{file}.keys", before, detail[:500] or "no keys")
+    findings.checked(f"{file}.{at}keys", before, detail[:500] or "no keys")
     return valid, Screened(present)
 
 
@@ -155,9 +161,37 @@ def is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_set(value: Any) -> bool:
-    """Whether a refused key is in use: PEFT writes most of them as null, false or empty."""
-    return value not in (None, False, "", [], {})
+def _in_use(value: Any, allowed: tuple[Any, ...]) -> bool:
+    """Whether a refused key is in use: PEFT writes most of them as null, false or empty, and the
+    loaders' own defaults (`allowed`) leave them unused too. `0 == False` in Python, so a plain
+    membership test would let 0 through for keys where 0 does something (forced_eos_token_id)."""
+    if value is None or value is False or (isinstance(value, str | list | dict) and not value):
+        return False
+    return not any(same_value(value, item) for item in allowed)
+
+
+def same_value(left: Any, right: Any) -> bool:
+    """JSON equality without Python's `True == 1`: 1 and 1.0 are the same number, true is not 1."""
+    stack = [(left, right)]
+    while stack:
+        a, b = stack.pop()
+        if isinstance(a, bool) or isinstance(b, bool):
+            if a is not b:
+                return False
+        elif isinstance(a, int | float) and isinstance(b, int | float):
+            if a != b:
+                return False
+        elif isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                return False
+            stack.extend((a[key], b[key]) for key in a)
+        elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            if len(a) != len(b):
+                return False
+            stack.extend(zip(a, b, strict=True))
+        elif type(a) is not type(b) or a != b:
+            return False
+    return True
 
 
 def _expectation(problem: Mapping[str, Any]) -> str:
