@@ -97,6 +97,7 @@ class Nested(ConfigDocument):
         ({"beams": 1}, []),
         ({"beams": 1.0}, []),
         ({"beams": None, "forced": False}, []),
+        ({"beams": []}, ["toy.json: sub.beams changes decoding; remove it."]),  # allowed values are exact
         ({"beams": True}, ["toy.json: sub.beams changes decoding; remove it."]),
         ({"beams": 4}, ["toy.json: sub.beams changes decoding; remove it."]),
         # 0 == False in Python, but forcing token 0 is not "unset".
@@ -129,3 +130,13 @@ def test_a_nested_document_names_its_keys_by_their_path_and_defaults_leave_refus
 )
 def test_same_value_is_json_equality(left: Any, right: Any, same: bool) -> None:
     assert same_value(left, right) is same
+
+
+def test_a_deeply_nested_wrong_value_is_shown_bounded_not_recursed_into() -> None:
+    deep: Any = 0
+    for _ in range(900):  # what the strict parser lets through stays below the recursion limit, barely
+        deep = [deep]
+    _, findings = run({"r": deep})
+    code, message = messages(findings)[0]
+    assert code == "lora.config_schema" and message.startswith("toy.json: r must be an integer from 1 to 64; found [[[")
+    assert len(message) < 300

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -47,7 +48,7 @@ class KeyRule:
     cite: str  # where they do it, e.g. "peft 0.21 tuners/lora/layer.py#L263"
     sentence: str = ""  # refused: the end of "<file>: <key> ..."; checked: what a valid value is
     reason: Reason | None = None  # overrides the document's reason code for this key
-    allowed: tuple[Any, ...] = ()  # refused: values that leave the key unused (the loaders' defaults)
+    allowed: tuple[Any, ...] = ()  # refused: the only values besides null that leave the key unused
 
 
 def checked(engines: str, cite: str, expect: str = "", reason: Reason | None = None) -> KeyRule:
@@ -162,12 +163,15 @@ def is_finite_number(value: Any) -> bool:
 
 
 def _in_use(value: Any, allowed: tuple[Any, ...]) -> bool:
-    """Whether a refused key is in use: PEFT writes most of them as null, false or empty, and the
-    loaders' own defaults (`allowed`) leave them unused too. `0 == False` in Python, so a plain
-    membership test would let 0 through for keys where 0 does something (forced_eos_token_id)."""
-    if value is None or value is False or (isinstance(value, str | list | dict) and not value):
+    """Whether a refused key is in use. Null never is. A rule that lists `allowed` values (the loaders'
+    own defaults) leaves exactly those unused; otherwise false and empty values are unused too, which is
+    how PEFT writes the options it does not use. (`0 == False` in Python, so a plain membership test
+    would also have let 0 through, for keys where 0 does something: forced_eos_token_id.)"""
+    if value is None:
         return False
-    return not any(same_value(value, item) for item in allowed)
+    if allowed:
+        return not any(same_value(value, item) for item in allowed)
+    return not (value is False or (isinstance(value, str | list | dict) and not value))
 
 
 def same_value(left: Any, right: Any) -> bool:
@@ -233,8 +237,15 @@ def _kind(value: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    text = repr(value)
+    # reprlib bounds depth and width before rendering: a value nested hundreds deep would make repr()
+    # recurse past the interpreter's limit, and a huge list would be rendered whole just to be cut.
+    text = _SHOWN_REPR.repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+_SHOWN_REPR = reprlib.Repr()
+_SHOWN_REPR.maxlevel, _SHOWN_REPR.maxlist, _SHOWN_REPR.maxdict = 3, 8, 6
+_SHOWN_REPR.maxstring = _SHOWN_REPR.maxlong = _SHOWN_REPR.maxother = _SHOWN
 
 
 def _cell(text: str) -> str:
