@@ -1,5 +1,6 @@
 """The README's generated tables, rendered from the definitions the code itself uses: the reason
-codes (`domain.reasons`) and the file policy (`validation.file_policy`).
+codes (`domain.reasons`), the file policy (`validation.file_policy`) and the config key tables
+(`validation.model_config_table`, `validation.generation_config`).
 
 Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in README.md.
 `python -m modelport.readme_tables README.md` rewrites them in place; `tests/unit/test_readme_tables.py`
@@ -15,8 +16,15 @@ from pathlib import Path
 
 from modelport.domain.reasons import markdown_table as reason_table
 from modelport.validation.file_policy import markdown_table as policy_table
+from modelport.validation.generation_config import GenerationDocument
+from modelport.validation.model_config_table import markdown_table as model_config_table
 
-TABLES: Mapping[str, Callable[[], str]] = {"reasons": reason_table, "file-policy": policy_table}
+TABLES: Mapping[str, Callable[[], str]] = {
+    "reasons": reason_table,
+    "file-policy": policy_table,
+    "config-json": model_config_table,
+    "generation-config": GenerationDocument.markdown_table,
+}
 
 
 def render(readme: str) -> str:
