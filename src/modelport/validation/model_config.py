@@ -221,7 +221,11 @@ def _compare(sections: list[Section], family: Family, base: BaseModel, findings:
     text_view = text_section or Section("", family.text, top.upload, _base_text(top.base, family))
     text = normal.effective_text(text_view.upload, family.text.CONFIG_CLASS, family.text.DEFAULTS)
     base_text = normal.effective_text(text_view.base, family.text.CONFIG_CLASS, family.text.DEFAULTS)
-    _compare_values(text_view.at, family.text, text, base_text, base, findings)
+    # layer_types is derived from keys compared on their own; compare it only where a file writes it.
+    derived = "layer_types" not in text_view.upload and "layer_types" not in text_view.base
+    _compare_values(
+        text_view.at, family.text, text, base_text, base, findings, frozenset({"layer_types"} if derived else ())
+    )
     if family.top is not family.text:
         skip = frozenset(key for key, rule in family.text.rules().items() if isinstance(rule, Compared))
         upload_top, base_top = {**family.top.DEFAULTS, **top.upload}, {**family.top.DEFAULTS, **top.base}
@@ -265,14 +269,21 @@ def _compare_values(
 def _check_top_level_copies(document: Mapping[str, Any], text: Mapping[str, Any], findings: Findings) -> None:
     """With a text_config, transformers drops the top-level text keys; a copy that disagrees is a trap."""
     top = normal.effective_text(document, Qwen25VLTextDocument.CONFIG_CLASS, Qwen25VLTextDocument.DEFAULTS)
+    rope = text.get("rope_parameters")
+    theta = rope.get("rope_theta") if isinstance(rope, dict) else None
     for key in sorted(_POPPED_TEXT_KEYS & document.keys()):
-        compared = "rope_parameters" if key in _ROPE_KEYS else key
-        if not same_value(top.get(compared), text.get(compared)):
+        if key == "rope_theta":
+            found, expected = document[key], theta
+        elif key in _ROPE_KEYS:
+            found = normal.effective_rope({key: document[key], "rope_theta": theta}, Qwen25VLTextDocument.CONFIG_CLASS)
+            expected = rope
+        else:
+            found, expected = top.get(key), text.get(key)
+        if not same_value(found, expected):
             findings.error(
                 reasons.FULL_CONFIG_SCHEMA,
                 f"config.json: {key} is {_show(document[key])} at the top level but text_config says "
-                f"{_show(text.get(compared))}; transformers reads only text_config and drops the top-level copy, so "
-                "remove it.",
+                f"{_show(expected)}; transformers reads only text_config and drops the top-level copy, so remove it.",
                 file=MODEL_CONFIG,
             )
 
