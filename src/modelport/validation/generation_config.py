@@ -179,9 +179,11 @@ def check_generation_config(context: RuleContext) -> None:
     before = findings.error_count
     valid, _ = screen(GenerationDocument, context.upload.documents[GENERATION_CONFIG], findings)
     if valid is not None:
-        _check_ids(valid, base, findings)
         _check_length(valid, base, findings)
-        _compare_ids(valid, base, findings)
+        ids_before = findings.error_count
+        _check_ids(valid, base, findings)
+        if findings.error_count == ids_before:  # an id outside the vocabulary differs from the base's anyway
+            _compare_ids(valid, base, findings)
     detail = None
     if valid is not None and valid.do_sample is False and (valid.temperature is None or valid.temperature > 0):
         detail = "do_sample is false: transformers decodes greedily, but vLLM ignores do_sample and samples"
