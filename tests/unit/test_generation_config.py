@@ -4,6 +4,7 @@ transformers' generate() honours refused unless they hold its default, and unkno
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -245,3 +246,13 @@ def test_the_table_declares_every_generationconfig_attribute() -> None:
     extras = {"presence_penalty", "frequency_penalty", "_from_model_config", "_commit_hash", "auto_map",
               "custom_generate", "trust_remote_code"}  # fmt: skip
     assert set(GenerationDocument.rules()) == attributes | extras
+
+
+def test_an_operator_reference_beside_a_builtin_base_overrides_only_the_ids_it_has() -> None:
+    only_pad = {"generation_config.json": b'{"pad_token_id": 151645}'}
+    base = dataclasses.replace(builtin("qwen3-8b"), reference_files=only_pad)
+    found = errors(run_generation_config(base, QWEN3 | {"eos_token_id": 151645}))
+    assert [message.split(";")[1] for _, message in found] == [
+        " qwen3-8b stops on [151645, 151643] (<|im_end|>, <|endoftext|>).",
+        " the reference generation_config.json of qwen3-8b uses 151645.",
+    ]

@@ -451,8 +451,9 @@ FULL_QUANTIZED: Final = _reason(
 )
 FULL_CONFIG_CHANGED: Final = _reason(
     "full.config_changed",
-    "A config.json value that changes behaviour (but not loading) differs from the base model.",
-    "Keep the base's value unless the change is intended.",
+    "Retired: RoPE and context-length differences from the base, once a warning, are full.config_mismatch "
+    "errors now (they change every logit, and vLLM scales the context by the RoPE factor).",
+    "Keep the base's RoPE settings and max_position_embeddings; set long context at deployment.",
 )
 FULL_MISSING_INDEX: Final = _reason(
     "full.missing_index",

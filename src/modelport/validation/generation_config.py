@@ -223,7 +223,7 @@ def _check_length(valid: GenerationDocument, base: BaseModel, findings: Findings
 
 
 def _compare_ids(valid: GenerationDocument, base: BaseModel, findings: Findings) -> None:
-    reference, source = _reference_ids(base)
+    reference, sources = _reference_ids(base)
     if not reference:
         not_compared(
             findings,
@@ -236,7 +236,7 @@ def _compare_ids(valid: GenerationDocument, base: BaseModel, findings: Findings)
     if expected_eos is not None and set(_ids(valid.eos_token_id)) != set(_ids(expected_eos)):
         findings.error(
             reasons.FULL_GENERATION_CONFIG_MISMATCH,
-            f"generation_config.json: eos_token_id is {_shown(valid.eos_token_id)}; {source} stops on "
+            f"generation_config.json: eos_token_id is {_shown(valid.eos_token_id)}; {sources['eos_token_id']} stops on "
             f"{_shown(expected_eos)}{_names(expected_eos)}.",
             file=GENERATION_CONFIG,
         )
@@ -245,27 +245,31 @@ def _compare_ids(valid: GenerationDocument, base: BaseModel, findings: Findings)
         if found is not None and expected is not None and _ids(found) != _ids(expected):
             findings.error(
                 reasons.FULL_GENERATION_CONFIG_MISMATCH,
-                f"generation_config.json: {key} is {found}; {source} uses {_shown(expected)}.",
+                f"generation_config.json: {key} is {found}; {sources[key]} uses {_shown(expected)}.",
                 file=GENERATION_CONFIG,
             )
-    compared = ", ".join(key for key in ("eos_token_id", "bos_token_id", "pad_token_id") if key in reference)
-    findings.checked("full.generation_config.base", before, f"{compared} compared with {source}")
+    detail = "; ".join(f"{key} compared with {sources[key]}" for key in BUILTIN_IDS if key in reference)
+    findings.checked("full.generation_config.base", before, detail)
 
 
-def _reference_ids(base: BaseModel) -> tuple[Mapping[str, Any] | None, str]:
-    """The token ids to hold the upload to: the operator's reference file first, then builtin facts."""
+def _reference_ids(base: BaseModel) -> tuple[Mapping[str, Any] | None, Mapping[str, str]]:
+    """The token ids to hold the upload to, and where each comes from: the operator's reference file
+    where it has them, then the builtin facts."""
+    ids: dict[str, Any] = dict(BUILTIN_IDS) if base.origin == "builtin" else {}
+    sources = dict.fromkeys(ids, base.id)
     raw = base.reference_files.get(GENERATION_CONFIG)
+    document = None
     if raw is not None:
         try:
             document = parse_json(raw)  # parsed and checked when the catalog loaded, so this cannot fail
         except JsonFileError:
             document = None
-        if isinstance(document, dict):
-            ids = {k: v for k, v in document.items() if k in BUILTIN_IDS and _is_ids(v)}
-            return ids, f"the reference generation_config.json of {base.id}"
-    if base.origin == "builtin":
-        return BUILTIN_IDS, base.id
-    return None, base.id
+    if isinstance(document, dict):
+        for key in BUILTIN_IDS:
+            if _is_ids(document.get(key)):
+                ids[key] = document[key]
+                sources[key] = f"the reference generation_config.json of {base.id}"
+    return (ids or None), sources
 
 
 def _is_ids(value: Any) -> bool:
