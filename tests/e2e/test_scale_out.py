@@ -177,6 +177,9 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
         wait_for(lambda: all_terminal(fresh_postgres_url), 300)
         # The survivors stop gracefully, so a worker that has just finished a job also finishes
         # sweeping that job's staging data (the crashed attempts'); after that nothing else would.
+        # A replacement started just before the last job ended may still be importing: SIGTERM
+        # before its handler is installed kills it (-15), so wait until it says it is running.
+        wait_for(lambda: all("slot(s)" in worker.output() for worker in workers), 120)
         assert [worker.terminate() for worker in workers] == [0] * len(workers)
     finally:
         for worker in workers:
