@@ -238,7 +238,7 @@ def _compare(sections: list[Section], family: Family, base: BaseModel, findings:
             base_vision = normal.effective_vision(section.base, family.vision.DEFAULTS)
             _compare_values(section.at, family.vision, upload_vision, base_vision, base, findings)
     _compare_dtypes(sections, base, findings)
-    _compare_tie(sections, family, base, findings)
+    _compare_tie(sections, base, findings)
     pad, vocab = text.get("pad_token_id"), base.architecture.vocab_size
     if isinstance(pad, int) and not isinstance(pad, bool) and pad >= vocab:
         findings.error(
@@ -303,7 +303,7 @@ def _compare_dtypes(sections: list[Section], base: BaseModel, findings: Findings
                 )
 
 
-def _compare_tie(sections: list[Section], family: Family, base: BaseModel, findings: Findings) -> None:
+def _compare_tie(sections: list[Section], base: BaseModel, findings: Findings) -> None:
     top = sections[0]
     base_text = top.base.get("text_config")
     expected = normal.effective_tie(top.base, base_text if isinstance(base_text, dict) else None)
