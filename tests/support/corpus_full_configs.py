@@ -68,6 +68,24 @@ def transformers5_config(config: dict[str, Any]) -> dict[str, Any]:
     return top | ({"dtype": dtype} if dtype is not None else {})
 
 
+def transformers453_qwen25vl(config: dict[str, Any]) -> dict[str, Any]:
+    """A flat Qwen2.5-VL config as transformers 4.53 saves it: the flat keys kept, plus a text_config
+    holding copies of them, null image/video ids, and float32 sub-config dtypes under a bfloat16 top
+    level (as in the Qwen2.5-VL-7B-Instruct text encoder Qwen-Image ships)."""
+    config = copy.deepcopy(config)
+    top_only = {"architectures", "model_type", "vision_config", "torch_dtype", "transformers_version", "image_token_id",
+                "video_token_id", "tie_word_embeddings", "vocab_size"}  # fmt: skip
+    text = {k: v for k, v in config.items() if k not in top_only}
+    text |= {
+        "architectures": config["architectures"], "model_type": "qwen2_5_vl_text", "vocab_size": config["vocab_size"],
+        "image_token_id": None, "video_token_id": None, "sliding_window": None, "torch_dtype": "float32",
+        "layer_types": ["full_attention"] * config["num_hidden_layers"], "use_sliding_window": False,
+        "attention_dropout": config.get("attention_dropout", 0.0), "use_cache": True,
+    }  # fmt: skip
+    vision = config["vision_config"] | {"in_channels": 3, "initializer_range": 0.02, "torch_dtype": "float32"}
+    return config | {"text_config": text, "vision_config": vision, "transformers_version": "4.53.1"}
+
+
 def _text5(text: dict[str, Any], model_type: str, *, theta: float, sliding: bool = True) -> dict[str, Any]:
     out = {**_TEXT_DEFAULTS, **text}
     dtype = out.pop("torch_dtype", None)
@@ -166,6 +184,8 @@ def cases() -> list[Case]:
         Case("full-config-transformers5-qwen2", TINY2, "full", full_then(t5, TINY2), "SUCCESSED"),
         Case("full-config-transformers5-qwen2.5-vl", TINY25VL, "full", full_then(t5, TINY25VL), "SUCCESSED"),
         Case("full-config-transformers5-qwen3-vl", TINY3VL, "full", full_then(t5, TINY3VL), "SUCCESSED"),
+        Case("full-config-transformers4.53-qwen2.5-vl", TINY25VL, "full",
+             full_then(rewrite_config(transformers453_qwen25vl), TINY25VL), "SUCCESSED"),
         Case("full-config-sampling-keys-ignored", TINY3, "full",
              full_then(set_config("config.json", temperature=0.7, top_p=0.8, do_sample=True)), "SUCCESSED",
              warnings=("full.config_ignored",)),

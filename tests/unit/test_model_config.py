@@ -15,7 +15,7 @@ from modelport.validation.config_keys import Decision
 from modelport.validation.model_config import FAMILIES, MAX_DEPTH
 from modelport.validation.model_config_keys import GENERATION_KEYS, Compared
 from tests.support.config_checks import builtin, errors, operator_base, run_model_config, tiny
-from tests.support.corpus_full_configs import transformers5_config
+from tests.support.corpus_full_configs import transformers5_config, transformers453_qwen25vl
 
 VL = ("qwen2.5-vl-7b-instruct", "qwen3-vl-8b-instruct")
 REPRESENTATIVE = ("qwen2.5-7b-instruct", "qwen3-8b", "qwen3-4b-instruct-2507", *VL)
@@ -47,9 +47,12 @@ def test_the_official_config_passes_as_the_hub_and_transformers_5_write_it(base_
 
 
 @pytest.mark.parametrize("model_type", ["qwen2", "qwen3", "qwen2_5_vl", "qwen3_vl"])
-def test_tiny_operator_configs_pass_in_both_forms(model_type: str) -> None:
+def test_tiny_operator_configs_pass_in_every_form(model_type: str) -> None:
     base = tiny(model_type)
-    for document in (copy.deepcopy(dict(base.config)), transformers5_config(dict(base.config))):
+    forms = [copy.deepcopy(dict(base.config)), transformers5_config(dict(base.config))]
+    if model_type == "qwen2_5_vl":
+        forms.append(transformers453_qwen25vl(dict(base.config)))
+    for document in forms:
         assert errors(run_model_config(base, document)[1]) == []
 
 
@@ -333,14 +336,27 @@ def test_a_vl_config_needs_its_sub_configs() -> None:
     }
 
 
-def test_dtype_is_compared_in_every_place_it_is_declared() -> None:
+@pytest.mark.parametrize("base_id", ["qwen2.5-vl-7b-instruct", "qwen2.5-vl-72b-instruct"])
+def test_the_official_vl_config_passes_as_transformers_4_53_writes_it(base_id: str) -> None:
+    # text_config repeats the flat keys (with null image/video ids) and both sub-configs say float32.
+    document = transformers453_qwen25vl(hub(base_id))
+    assert document["text_config"]["torch_dtype"] == document["vision_config"]["torch_dtype"] == "float32"
+    dtype, found = run_model_config(builtin(base_id), document)
+    assert errors(found) == [] and dtype == "BF16"
+
+
+def test_the_dtype_that_serves_is_compared_the_first_declared_from_the_top() -> None:
     base = builtin("qwen3-vl-8b-instruct")
     document = transformers5_config(hub(base.id))
-    document["text_config"]["dtype"] = "half"
+    document["text_config"]["dtype"] = "half"  # under a top-level dtype: both loaders use the top's
+    assert errors(run_model_config(base, document)[1]) == []
+    del document["dtype"]
     assert [m for _, m in errors(run_model_config(base, document)[1])] == [
         "config.json: text_config.dtype is float16; qwen3-vl-8b-instruct weights are bfloat16 and serving would "
         "compute in float16."
     ]
+    document = hub("qwen3-8b") | {"dtype": "bfloat16", "torch_dtype": "float16"}  # dtype wins over torch_dtype
+    assert errors(run_model_config(builtin("qwen3-8b"), document)[1]) == []
     without = {k: v for k, v in tiny("qwen3").config.items() if k != "torch_dtype"}
     undeclared = operator_base(without)
     assert errors(run_model_config(undeclared, without | {"dtype": "float32"})[1]) == []

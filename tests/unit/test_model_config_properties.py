@@ -100,8 +100,10 @@ def test_a_compared_key_that_no_longer_equals_the_base_is_never_accepted(base: s
     value = data.draw(values(KNOWN))
     assume(not same_value(value, original))
     if key in ("dtype", "torch_dtype"):
-        # null (or no dtype at all) makes both loaders use the tensors' dtype: not a declaration
+        # null (or no dtype at all) makes both loaders use the tensors' dtype: not a declaration; and
+        # a sub-config's dtype under a top-level one is overwritten by it
         assume(value not in ("bfloat16", None))
+        assume(not level or not any(isinstance(document.get(k), str) for k in ("dtype", "torch_dtype")))
     if key == "num_key_value_heads":
         assume(value is not None or section.get("num_attention_heads") != original)
     if key == "head_dim" and model.architecture.model_type in ("qwen2", "qwen2_5_vl"):

@@ -289,18 +289,24 @@ def _check_top_level_copies(document: Mapping[str, Any], text: Mapping[str, Any]
 
 
 def _compare_dtypes(sections: list[Section], base: BaseModel, findings: Findings) -> None:
+    """The dtype that serves: the first section declaring one, top level first (V get_torch_dtype,
+    transformers_utils/model_arch_config_convertor.py#L232-241). transformers with dtype="auto" reads the
+    top level's and writes it over every sub-config (T modeling_utils.py#L829-891), so a sub-config's
+    dtype under a top-level one is inert: transformers 4.5x saved Qwen2.5-VL's text and vision
+    configs as float32 under a bfloat16 top level."""
     expected = next((d for s in sections if (d := normal.effective_dtype(s.base)) is not None), None)
-    if expected is None:
-        return  # the base declares no dtype: nothing to hold the upload to
-    for section in sections:
-        for key, dtype in normal.declared_dtypes(section.upload):
-            if dtype != expected:
-                findings.error(
-                    reasons.FULL_CONFIG_MISMATCH,
-                    f"config.json: {section.at}{key} is {dtype}; {base.id} weights are {expected} and serving would "
-                    f"compute in {dtype}.",
-                    file=MODEL_CONFIG,
-                )
+    declared = next(((s, normal.effective_dtype(s.upload)) for s in sections if normal.declared_dtypes(s.upload)), None)
+    if expected is None or declared is None or declared[1] is None:
+        return  # nothing to hold the upload to, or both loaders use the tensors' dtype
+    section, dtype = declared
+    if dtype != expected:
+        key = "dtype" if isinstance(section.upload.get("dtype"), str) else "torch_dtype"
+        findings.error(
+            reasons.FULL_CONFIG_MISMATCH,
+            f"config.json: {section.at}{key} is {dtype}; {base.id} weights are {expected} and serving would compute "
+            f"in {dtype}.",
+            file=MODEL_CONFIG,
+        )
 
 
 def _compare_tie(sections: list[Section], base: BaseModel, findings: Findings) -> None:

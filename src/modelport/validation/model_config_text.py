@@ -183,6 +183,12 @@ class Qwen3Document(Qwen2Document):
     attention_bias: Annotated[bool, _ATTENTION_BIAS] = absent()
 
 
+_LEGACY = "a copy transformers 4.5x wrote into text_config; T and V read the VL top level's field"
+_LEGACY_CITE = "V models/qwen2_5_vl.py#L1678; a transformers 4.53.1 save of Qwen2.5-VL-7B-Instruct"
+_LEGACY_COPY = inert(_LEGACY, _LEGACY_CITE, "a token id or null")
+_LEGACY_ARCHITECTURES = inert(_LEGACY, _LEGACY_CITE, "a list of class names")
+
+
 class Qwen25VLTextDocument(SlidingKeys):
     """`text_config` of Qwen2.5-VL (T models/qwen2_5_vl/configuration_qwen2_5_vl.py#L109-128)."""
 
@@ -201,6 +207,14 @@ class Qwen25VLTextDocument(SlidingKeys):
         checked("set as an attribute of the text config", "T configuration_utils.py#L376-383", "qwen2_5_vl_text"),
     ] = None
     head_dim: Annotated[int, QWEN2_HEAD_DIM] = absent(ge=1, le=MAX_DIM)
+    # transformers 4.5x took these as Qwen2_5_VLTextConfig arguments and saved them into text_config
+    # (image_token_id and video_token_id as null); both stacks read the top level's own fields.
+    architectures: Annotated[list[str] | None, _LEGACY_ARCHITECTURES] = absent(max_length=4)
+    image_token_id: Annotated[TokenId | None, _LEGACY_COPY] = None
+    video_token_id: Annotated[TokenId | None, _LEGACY_COPY] = None
+    vision_start_token_id: Annotated[TokenId | None, _LEGACY_COPY] = None
+    vision_end_token_id: Annotated[TokenId | None, _LEGACY_COPY] = None
+    vision_token_id: Annotated[TokenId | None, _LEGACY_COPY] = None
 
 
 class Qwen3VLTextDocument(DecoderKeys):
