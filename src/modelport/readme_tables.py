@@ -17,11 +17,15 @@ from pathlib import Path
 from modelport.domain.reasons import markdown_table as reason_table
 from modelport.validation.adapter_config import AdapterConfigFile
 from modelport.validation.file_policy import markdown_table as policy_table
+from modelport.validation.generation_config import GenerationDocument
+from modelport.validation.model_config_table import markdown_table as model_config_table
 
 TABLES: Mapping[str, Callable[[], str]] = {
     "reasons": reason_table,
     "file-policy": policy_table,
     "adapter-config": AdapterConfigFile.markdown_table,
+    "config-json": model_config_table,
+    "generation-config": GenerationDocument.markdown_table,
 }
 
 

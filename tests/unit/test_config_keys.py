@@ -9,7 +9,16 @@ import pytest
 from pydantic import Field
 
 from modelport.domain import reasons
-from modelport.validation.config_keys import ConfigDocument, Decision, KeyRule, checked, inert, refused, screen
+from modelport.validation.config_keys import (
+    ConfigDocument,
+    Decision,
+    KeyRule,
+    checked,
+    inert,
+    refused,
+    same_value,
+    screen,
+)
 from modelport.validation.findings import Findings
 
 
@@ -71,3 +80,65 @@ def test_the_table_lists_every_key_and_the_rule_for_unknown_keys() -> None:
     for key in ("`r`", "`note`", "`use_dora`", "any other key"):
         assert key in table
     assert "| `r` | checked | rank | toy.py#L2 |" in table
+
+
+class Nested(ConfigDocument):
+    FILE: ClassVar[str] = "toy.json"
+    SCHEMA_REASON = reasons.LORA_CONFIG_SCHEMA
+    REFUSED_REASON = reasons.LORA_UNSUPPORTED_VARIANT
+    UNKNOWN: ClassVar[KeyRule] = refused("dropped", "toy.py#L1", "is not a key the toy loader knows.")
+
+    beams: Annotated[Any, refused("beam search", "toy.py#L5", "changes decoding; remove it.", unset=(1,))] = None
+    forced: Annotated[Any, refused("forced token", "toy.py#L6", "forces a token; remove it.")] = None
+    width: Annotated[int | None, checked("width", "toy.py#L7", "a positive integer")] = Field(None, ge=1)
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"beams": 1}, []),
+        ({"beams": 1.0}, []),
+        ({"beams": None, "forced": False}, []),
+        ({"beams": []}, ["toy.json: sub.beams changes decoding; remove it."]),  # allowed values are exact
+        ({"beams": True}, ["toy.json: sub.beams changes decoding; remove it."]),
+        ({"beams": 4}, ["toy.json: sub.beams changes decoding; remove it."]),
+        # 0 == False in Python, but forcing token 0 is not "unset".
+        ({"forced": 0}, ["toy.json: sub.forced forces a token; remove it."]),
+        ({"width": 0}, ["toy.json: sub.width must be a positive integer; found 0."]),
+        ({"extra": 1}, ["toy.json: sub.extra is not a key the toy loader knows."]),
+        ("x", ["toy.json: sub must be a JSON object; found a string."]),
+    ],
+)
+def test_a_nested_document_names_its_keys_by_their_path_and_defaults_leave_refused_keys_unused(
+    document: Any, expected: list[str]
+) -> None:
+    findings = Findings()
+    screen(Nested, document, findings, at="sub.")
+    assert [message for _, message in messages(findings)] == expected
+    assert findings.freeze().checks[-1].name == "toy.json.sub.keys"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "same"),
+    [
+        (1, 1.0, True),
+        (True, 1, False),
+        ([1, {"a": False}], (1, {"a": False}), True),
+        ({"a": 0}, {"a": False}, False),
+        ({"a": 1}, {"b": 1}, False),
+        ("1", 1, False),
+        (None, None, True),
+    ],
+)
+def test_same_value_is_json_equality(left: Any, right: Any, same: bool) -> None:
+    assert same_value(left, right) is same
+
+
+def test_a_deeply_nested_wrong_value_is_shown_bounded_not_recursed_into() -> None:
+    deep: Any = 0
+    for _ in range(900):  # what the strict parser lets through stays below the recursion limit, barely
+        deep = [deep]
+    _, findings = run({"r": deep})
+    code, message = messages(findings)[0]
+    assert code == "lora.config_schema" and message.startswith("toy.json: r must be an integer from 1 to 64; found [[[")
+    assert len(message) < 300

@@ -462,13 +462,30 @@ FULL_CONFIG_MISMATCH: Final = _reason(
     "A config.json value that changes how weights load differs from the base model.",
     "A full fine-tune must keep the base architecture; restore the base's value.",
 )
+FULL_CONFIG_REFUSED: Final = _reason(
+    "full.config_refused",
+    "config.json holds a key that changes what transformers or vLLM compute in a way the gate does not verify "
+    "(a runtime override, custom code, a classification head), or a key the base's config class does not "
+    "declare, which both stacks would read as a model attribute.",
+    "Remove the key named in the message; save the model with transformers' save_pretrained.",
+)
+FULL_CONFIG_IGNORED: Final = _reason(
+    "full.config_ignored",
+    "Warning: config.json holds sampling settings (temperature, top_p, ...) that transformers drops when it "
+    "loads the config and vLLM never reads.",
+    "Put sampling defaults in generation_config.json.",
+)
 FULL_QUANTIZED: Final = _reason(
-    "full.quantized", "config.json declares quantization_config.", "Import unquantized weights."
+    "full.quantized",
+    "config.json declares a quantized checkpoint (quantization_config, or compression_config, which vLLM reads "
+    "as compressed-tensors).",
+    "Import unquantized weights.",
 )
 FULL_CONFIG_CHANGED: Final = _reason(
     "full.config_changed",
-    "A config.json value that changes behaviour (but not loading) differs from the base model.",
-    "Keep the base's value unless the change is intended.",
+    "Retired: RoPE and context-length differences from the base, once a warning, are full.config_mismatch "
+    "errors now (they change every logit, and vLLM scales the context by the RoPE factor).",
+    "Keep the base's RoPE settings and max_position_embeddings; set long context at deployment.",
 )
 FULL_MISSING_INDEX: Final = _reason(
     "full.missing_index",
@@ -529,8 +546,21 @@ FULL_DTYPE_DIFFERS: Final = _reason(
 )
 FULL_GENERATION_CONFIG: Final = _reason(
     "full.generation_config",
-    "generation_config.json has a key of the wrong type, out of range, or naming a token id outside the vocabulary.",
+    "generation_config.json has a key of the wrong type, out of the range vLLM accepts for every request, or "
+    "naming a token id outside the vocabulary.",
     "Fix the key named in the message, or remove generation_config.json to use the base's.",
+)
+FULL_GENERATION_CONFIG_REFUSED: Final = _reason(
+    "full.generation_config_refused",
+    "generation_config.json sets a key that transformers' generate() honours but vLLM ignores (so the two would "
+    "serve differently), points at custom generation code, or is not a GenerationConfig setting.",
+    "Remove the key named in the message; vLLM reads only the sampling defaults and eos_token_id.",
+)
+FULL_GENERATION_CONFIG_MISMATCH: Final = _reason(
+    "full.generation_config_mismatch",
+    "generation_config.json's special token ids (eos_token_id, bos_token_id, pad_token_id) differ from the "
+    "base model's, so generation would stop (or pad) on other tokens.",
+    "Restore the base's token ids, or remove generation_config.json to use the base's.",
 )
 
 # -- tokenizer and chat template ------------------------------------------------------------------------

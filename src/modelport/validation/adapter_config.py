@@ -26,7 +26,7 @@ V = "vllm 0.32"
 _VARIANT = "selects a PEFT variant that vLLM does not implement (it would serve a plain LoRA instead)."
 _SERVE_VARIANT = reasons.LORA_UNSUPPORTED_VARIANT
 # Shorthand for the many variant switches: PEFT honours them, vLLM ignores or refuses them.
-_VARIANT_RULE = refused(f"{P}: builds a LoRA variant; {V}: ignores or refuses the key", f"{P} tuners/lora/layer.py#L178-217; {V} lora/peft_helper.py#L56-100", _VARIANT)  # fmt: skip
+_VARIANT_RULE = refused(f"{P}: builds a LoRA variant; {V}: ignores or refuses the key", f"{P} tuners/lora/layer.py#L178-217; {V} lora/peft_helper.py#L56-100", _VARIANT, unset=())  # fmt: skip
 ModuleName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.]{1,128}$")]
 
 
@@ -83,7 +83,7 @@ class AdapterConfigFile(ConfigDocument):
     trainable_token_indices: Annotated[Any, refused(f"{P}: trainable-token deltas; {V}: ignores the key and refuses the tensors", f"{V} lora/utils.py#L220", "is set; trainable-token adapters cannot be served.", unset=(None, [], {}))] = None  # fmt: skip
     target_parameters: Annotated[Any, refused(f"{P}: wraps parameters (MoE); {V}: ignores it", f"{P} tuners/lora/config.py", "is set; parameter-targeted LoRA cannot be served for dense Qwen models.", unset=(None, [], {}))] = None  # fmt: skip
     megatron_config: Annotated[Any, refused(f"{P}: imports megatron", f"{P} tuners/lora/tp_layer.py#L327-333", "is set; Megatron-parallel adapters cannot be imported.", unset=(None, [], {}))] = None  # fmt: skip
-    corda_config: Annotated[Any, refused("only with the CorDA initialisation, which changes the base weights", f"{P} tuners/lora/layer.py", "is set; CorDA adapters are only correct with the modified base.", reasons.LORA_INIT_MODIFIES_BASE)] = None  # fmt: skip
+    corda_config: Annotated[Any, refused("only with the CorDA initialisation, which changes the base weights", f"{P} tuners/lora/layer.py", "is set; CorDA adapters are only correct with the modified base.", reasons.LORA_INIT_MODIFIES_BASE, unset=())] = None  # fmt: skip
 
     # -- inert: read only by initialisations that do not run for a saved adapter, or metadata ------
     megatron_core: Annotated[str | None, inert("used only with megatron_config", f"{P} tuners/lora/tp_layer.py")] = None  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -47,9 +48,10 @@ class KeyRule:
     cite: str  # where they do it, e.g. "peft 0.21 tuners/lora/layer.py#L263"
     sentence: str = ""  # refused: the end of "<file>: <key> ..."; checked: what a valid value is
     reason: Reason | None = None  # overrides the document's reason code for this key
-    # Refused keys: the values that mean "not in use" (what the library writes when the feature is
-    # off). PEFT turns a variant on when its field `is not None`, so `{}` is in use.
-    unset: tuple[Any, ...] = (None,)
+    # Refused keys: the values besides null that mean "not in use" (what the library writes when the
+    # feature is off), compared as JSON values (true is not 1). None: false and empty values too.
+    # PEFT turns a variant on when its field `is not None`, so its rules pass `unset=()`: `{}` is on.
+    unset: tuple[Any, ...] | None = None
 
 
 def checked(engines: str, cite: str, expect: str = "", reason: Reason | None = None) -> KeyRule:
@@ -61,7 +63,7 @@ def inert(engines: str, cite: str, expect: str = "") -> KeyRule:
 
 
 def refused(
-    engines: str, cite: str, sentence: str, reason: Reason | None = None, unset: tuple[Any, ...] = (None,)
+    engines: str, cite: str, sentence: str, reason: Reason | None = None, unset: tuple[Any, ...] | None = None
 ) -> KeyRule:
     return KeyRule(Decision.REFUSED, engines, cite, sentence, reason, unset)
 
@@ -108,25 +110,28 @@ class Screened:
         return sorted(key for key, found in self.present.items() if found == decision)
 
 
-def screen(model: type[D], document: Any, findings: Findings) -> tuple[D | None, Screened]:
+def screen(model: type[D], document: Any, findings: Findings, *, at: str = "") -> tuple[D | None, Screened]:
     """Validate `document` against `model`; findings for every refused, unknown or invalid key.
 
-    Returns the validated document (None if any checked key is invalid) and what was found.
+    `at` is where the document sits inside its file when it is a nested object (`"text_config."`):
+    sentences then name `text_config.hidden_size`. Returns the validated document (None if any
+    checked key is invalid) and what was found.
     """
     file = model.FILE
     before = findings.error_count
     if not isinstance(document, dict):
-        findings.error(model.SCHEMA_REASON, f"{file} must be a JSON object; found {_kind(document)}.", file=file)
-        findings.checked(f"{file}.keys", before)
+        where = f"{file}: {at.rstrip('.')}" if at else file
+        findings.error(model.SCHEMA_REASON, f"{where} must be a JSON object; found {_kind(document)}.", file=file)
+        findings.checked(f"{file}.{at}keys", before)
         return None, Screened({})
     rules = model.rules()
     present: dict[str, Decision] = {}
     for key, value in document.items():
         rule = rules.get(key, model.UNKNOWN)
         present[key] = rule.decision
-        if rule.decision == Decision.REFUSED and (key not in rules or not _unset(value, rule.unset)):
+        if rule.decision == Decision.REFUSED and (key not in rules or _in_use(value, rule.unset)):
             what = rule.sentence if key in rules else model.UNKNOWN.sentence
-            findings.error(rule.reason or model.REFUSED_REASON, f"{file}: {key} {what}", file=file)
+            findings.error(rule.reason or model.REFUSED_REASON, f"{file}: {at}{key} {what}", file=file)
     valid: D | None = None
     try:
         valid = model.model_validate(document)
@@ -141,13 +146,13 @@ def screen(model: type[D], document: Any, findings: Findings) -> tuple[D | None,
             expect = known.sentence if known is not None and known.sentence else _expectation(problem)
             code = (known.reason if known is not None and known.reason else None) or model.SCHEMA_REASON
             shown = _value(document.get(key)) if key in document else "nothing (the key is required)"
-            findings.error(code, f"{file}: {key} must be {expect}; found {shown}.", file=file)
+            findings.error(code, f"{file}: {at}{key} must be {expect}; found {shown}.", file=file)
     detail = "; ".join(
         f"{decision.value}: {', '.join(keys)}"
         for decision in Decision
         if (keys := sorted(k for k, d in present.items() if d == decision))
     )
-    findings.checked(f"{file}.keys", before, detail[:500] or "no keys")
+    findings.checked(f"{file}.{at}keys", before, detail[:500] or "no keys")
     return valid, Screened(present)
 
 
@@ -160,9 +165,40 @@ def is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _unset(value: Any, unset: tuple[Any, ...]) -> bool:
-    # By type as well as value: False == 0 and [] == [] must not blur "off" with "on".
-    return any(type(value) is type(off) and value == off for off in unset)
+def _in_use(value: Any, unset: tuple[Any, ...] | None) -> bool:
+    """Whether a refused key is in use. Null never is. A rule that lists `unset` values (the loaders'
+    own defaults) leaves exactly those unused; otherwise false and empty values are unused too, which is
+    how the libraries write the options they do not use. (`0 == False` in Python, so a plain membership
+    test would also have let 0 through, for keys where 0 does something: forced_eos_token_id.)"""
+    if value is None:
+        return False
+    if unset is not None:
+        return not any(same_value(value, item) for item in unset)
+    return not (value is False or (isinstance(value, str | list | dict) and not value))
+
+
+def same_value(left: Any, right: Any) -> bool:
+    """JSON equality without Python's `True == 1`: 1 and 1.0 are the same number, true is not 1."""
+    stack = [(left, right)]
+    while stack:
+        a, b = stack.pop()
+        if isinstance(a, bool) or isinstance(b, bool):
+            if a is not b:
+                return False
+        elif isinstance(a, int | float) and isinstance(b, int | float):
+            if a != b:
+                return False
+        elif isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                return False
+            stack.extend((a[key], b[key]) for key in a)
+        elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            if len(a) != len(b):
+                return False
+            stack.extend(zip(a, b, strict=True))
+        elif type(a) is not type(b) or a != b:
+            return False
+    return True
 
 
 def _expectation(problem: Mapping[str, Any]) -> str:
@@ -204,8 +240,15 @@ def _kind(value: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    text = repr(value)
+    # reprlib bounds depth and width before rendering: a value nested hundreds deep would make repr()
+    # recurse past the interpreter's limit, and a huge list would be rendered whole just to be cut.
+    text = _SHOWN_REPR.repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+_SHOWN_REPR = reprlib.Repr()
+_SHOWN_REPR.maxlevel, _SHOWN_REPR.maxlist, _SHOWN_REPR.maxdict = 3, 8, 6
+_SHOWN_REPR.maxstring = _SHOWN_REPR.maxlong = _SHOWN_REPR.maxother = _SHOWN
 
 
 def _cell(text: str) -> str:

@@ -1,6 +1,7 @@
-"""Full-weight rules: `config.json` equal to the base where it changes loading, the shard index
-consistent with the shards, and the tensor set (names, shapes, dtypes) equal to the exact manifest
-the base's architecture implies.
+"""Full-weight rules, in order: the required files, `config.json` (`model_config`: every key decided,
+compared with the base), the shard index consistent with the shards, the tensor set (names, shapes,
+dtypes) equal to the exact manifest the base's architecture implies, and `generation_config.json`
+(`generation_config`). Answers with the copy plan.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from modelport.catalog.architecture import Architecture, ArchitectureError
 from modelport.domain import reasons
 from modelport.validation.file_policy import GENERATION_CONFIG, MODEL_CONFIG, SHARD_INDEX, SINGLE_WEIGHTS
 from modelport.validation.findings import Outcome
+from modelport.validation.generation_config import check_generation_config
+from modelport.validation.model_config import check_model_config
 from modelport.validation.safetensors import SafetensorsHeader, TensorInfo
 from modelport.validation.upload import CopyItem, CopyPlan, RuleContext
 
-_DTYPE_NAMES = {"bfloat16": "BF16", "float16": "F16", "float32": "F32", "half": "F16", "float": "F32"}
 _SHOWN_DIFFERENCES = 3
 
 
@@ -38,7 +39,7 @@ def check_full(context: RuleContext) -> CopyPlan:
         )
     findings.checked("full.required_files", before)
 
-    config_dtype = _check_config(context) if MODEL_CONFIG in upload.documents else None
+    config_dtype = check_model_config(context) if MODEL_CONFIG in upload.documents else None
     shards = _select_shards(context, weight_names)
     if shards is None:
         findings.check("full.tensors", Outcome.SKIPPED, "the weights files are inconsistent")
@@ -47,7 +48,7 @@ def check_full(context: RuleContext) -> CopyPlan:
     if tensors is not None:
         _check_manifest(context, tensors, config_dtype)
     if GENERATION_CONFIG in upload.documents:
-        _check_generation_config(context)
+        check_generation_config(context)
 
     items = [
         CopyItem(name=name, size=upload.accepted[name].size)
@@ -68,57 +69,6 @@ def check_full(context: RuleContext) -> CopyPlan:
             "total_tensor_bytes": sum(t.nbytes for t in all_tensors),
         },
     )
-
-
-def _check_config(context: RuleContext) -> str | None:
-    """Compare config.json with the base; returns the declared dtype as a safetensors name."""
-    findings = context.findings
-    document = context.upload.documents[MODEL_CONFIG]
-    base = context.upload.base
-    before = findings.error_count
-    if not isinstance(document, dict):
-        findings.error(reasons.FULL_CONFIG_SCHEMA, "config.json must be a JSON object.", file=MODEL_CONFIG)
-        findings.checked("full.config", before)
-        return None
-    try:
-        uploaded = Architecture.from_config(document)
-    except ArchitectureError as error:
-        findings.error(
-            reasons.FULL_CONFIG_ARCHITECTURE,
-            f"config.json: {error} — {base.id} is a {base.architecture.model_type} model "
-            f"({', '.join(base.architecture.architectures)}).",
-            file=MODEL_CONFIG,
-        )
-        findings.checked("full.config", before)
-        return None
-    expected = base.architecture.loading_fields()
-    found = uploaded.loading_fields()
-    for key in sorted(set(expected) | set(found)):
-        if expected.get(key) != found.get(key):
-            findings.error(
-                reasons.FULL_CONFIG_MISMATCH,
-                f"config.json: {key} is {_show(found.get(key))}; {base.id} has {_show(expected.get(key))} — "
-                "a full fine-tune must keep the base architecture (was it trained from another base model?).",
-                file=MODEL_CONFIG,
-            )
-    if "quantization_config" in document:
-        findings.error(
-            reasons.FULL_QUANTIZED,
-            "config.json declares quantization_config; only unquantized weights can be imported "
-            f"(the {base.id} base is {base.config.get('torch_dtype', 'bfloat16')}).",
-            file=MODEL_CONFIG,
-        )
-    for key in ("rope_scaling", "rope_theta", "max_position_embeddings"):
-        if key in document and key in base.config and document[key] != base.config[key]:
-            findings.warning(
-                reasons.FULL_CONFIG_CHANGED,
-                f"config.json: {key} is {_show(document[key])}; {base.id} has {_show(base.config[key])}. "
-                "This changes how the model behaves at long context.",
-                file=MODEL_CONFIG,
-            )
-    findings.checked("full.config", before)
-    raw_dtype = document.get("torch_dtype", document.get("dtype"))
-    return _DTYPE_NAMES.get(raw_dtype) if isinstance(raw_dtype, str) else None
 
 
 def _select_shards(context: RuleContext, weight_names: list[str]) -> list[str] | None:
@@ -285,29 +235,6 @@ def _check_manifest(context: RuleContext, tensors: dict[str, TensorInfo], config
             file=MODEL_CONFIG,
         )
     findings.checked("full.tensor_manifest", before, f"layout {layout}, {len(expected)} tensors expected")
-
-
-def _check_generation_config(context: RuleContext) -> None:
-    findings = context.findings
-    document = context.upload.documents[GENERATION_CONFIG]
-    vocab = context.upload.base.architecture.vocab_size
-    before = findings.error_count
-    if not isinstance(document, dict):
-        findings.error(
-            reasons.FULL_GENERATION_CONFIG, "generation_config.json must be a JSON object.", file=GENERATION_CONFIG
-        )
-    else:
-        for key in ("eos_token_id", "bos_token_id", "pad_token_id"):
-            value = document.get(key)
-            ids = value if isinstance(value, list) else [value] if value is not None else []
-            bad = [i for i in ids if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < vocab]
-            if bad:
-                findings.error(
-                    reasons.FULL_GENERATION_CONFIG,
-                    f"generation_config.json: {key} {value!r} is not a token id of the vocabulary (0-{vocab - 1}).",
-                    file=GENERATION_CONFIG,
-                )
-    findings.checked("full.generation_config", before)
 
 
 def _first(names: list[str]) -> str:

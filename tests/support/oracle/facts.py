@@ -157,6 +157,11 @@ def full_facts(folder: Path, base_config: dict[str, Any]) -> tuple[Fact, ...]:
                 )
         if "quantization_config" in config:
             facts.append(Fact("config.quantized", "config.json declares quantization_config"))
+        # Policy: the context length and position encoding are the base's; long-context options are
+        # set at deployment (vLLM's --max-model-len, --rope-scaling), not smuggled in an upload.
+        for key in ("max_position_embeddings", "rope_theta", "rope_scaling", "rope_parameters"):
+            if key in config and config.get(key) != base_config.get(key):
+                facts.append(Fact("config.positions", f"{key} is {config[key]!r}, the base's {base_config.get(key)!r}"))
     for name in ("config.json", "generation_config.json", "model.safetensors.index.json"):
         if '"auto_map"' in ((folder / name).read_text(errors="replace") if (folder / name).is_file() else ""):
             facts.append(Fact("config.auto_map", f"{name} holds auto_map"))
