@@ -1,5 +1,6 @@
 """The README's generated tables, rendered from the definitions the code itself uses: the reason
-codes (`domain.reasons`) and the file policy (`validation.file_policy`).
+codes (`domain.reasons`), the file policy (`validation.file_policy`) and, per config file, every
+key with its decision (the `ConfigDocument` models of `validation`).
 
 Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in README.md.
 `python -m modelport.readme_tables README.md` rewrites them in place; `tests/unit/test_readme_tables.py`
@@ -15,8 +16,17 @@ from pathlib import Path
 
 from modelport.domain.reasons import markdown_table as reason_table
 from modelport.validation.file_policy import markdown_table as policy_table
+from modelport.validation.special_tokens_map import SpecialTokensMapFile
+from modelport.validation.tokenizer_config import TokenizerConfigFile
+from modelport.validation.tokenizer_json import markdown_table as tokenizer_json_table
 
-TABLES: Mapping[str, Callable[[], str]] = {"reasons": reason_table, "file-policy": policy_table}
+TABLES: Mapping[str, Callable[[], str]] = {
+    "reasons": reason_table,
+    "file-policy": policy_table,
+    "tokenizer-config": TokenizerConfigFile.markdown_table,
+    "tokenizer-json": tokenizer_json_table,
+    "special-tokens-map": SpecialTokensMapFile.markdown_table,
+}
 
 
 def render(readme: str) -> str:
