@@ -129,7 +129,10 @@ def check_tokenizer_json(
 
 
 def _check_model(model: dict[str, Any], base: BaseTokenizer, findings: Findings, embedding_rows: int) -> int | None:
-    screen(BpeModel, {f"model.{key}": value for key, value in model.items()}, findings)
+    # The vocabulary and merges are screened for their type only (check_vocab and check_merges walk them),
+    # so pydantic does not copy 150k entries.
+    shallow = {key: type(value)() if key in ("vocab", "merges") and isinstance(value, dict | list) else value for key, value in model.items()}  # fmt: skip
+    screen(BpeModel, {f"model.{key}": value for key, value in shallow.items()}, findings)
     findings.checks[-1] = replace(findings.checks[-1], name=f"{FILE}.model.keys")
     expected = base.tokenizer_part("model")
     if isinstance(expected, Unknown):
@@ -182,7 +185,7 @@ def _check_added(
     check_contiguous(FILE, tokens, start, "in list order", findings)
     findings.checked(f"{FILE}.added_tokens.ids", before, f"{len(tokens)} added tokens")
     compare_added(FILE, tokens, base.added_tokens(), base.id, findings, flags=True)
-    return tokens if findings.error_count == before else None
+    return tokens  # valid entries, whatever the comparisons found: the files must still agree
 
 
 def _compare_part(part: str, found: Any, base: BaseTokenizer, findings: Findings) -> None:

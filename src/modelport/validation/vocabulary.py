@@ -29,7 +29,9 @@ def check_vocab(
     """Check a token -> id map; returns its size when it is a permutation of 0..n-1."""
     before = findings.error_count
     size = len(vocab)
-    bad = next(((token, i) for token, i in vocab.items() if type(i) is not int or not token), None)
+    bad = None
+    if "" in vocab or not all(type(i) is int for i in vocab.values()):
+        bad = next((token, i) for token, i in vocab.items() if type(i) is not int or not token)
     if bad is not None:
         findings.error(
             reasons.TOKENIZER_SCHEMA,
