@@ -136,7 +136,7 @@ def run_rules(
     documents: dict[str, Any] = {}
     texts: dict[str, bytes] = {}
     for name, value in files.items():
-        if isinstance(value, bytes | str):
+        if isinstance(value, bytes | str) and not name.endswith(".json"):
             texts[name] = value.encode() if isinstance(value, str) else value
         else:
             documents[name] = value
