@@ -16,6 +16,7 @@ from modelport.domain.jobs import Job
 from modelport.pipeline.importer import Importer, ImportResult
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
+from tests.support import corpus_tokenizers
 from tests.support.corpus import Case, Context, cases, register_tiny_bases
 from tests.support.jobs import running_job
 
@@ -31,7 +32,7 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settin
 
 
 MARKER = Path("/tmp/modelport-corpus-pickle-was-loaded")
-CASES = cases(MARKER)
+CASES = cases(MARKER) + corpus_tokenizers.cases()
 
 
 def run_case(settings: Settings, case: Case) -> tuple[ImportResult, Job]:
