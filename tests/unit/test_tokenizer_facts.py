@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from modelport import samples
-from modelport.catalog.catalog import BUILTIN_IDS, load_catalog
+from modelport.catalog.catalog import BUILTIN_IDS, CatalogError, load_catalog
 from modelport.catalog.tokenizer_facts import Confidence, pipeline_facts
 
 QWEN3_FAMILY = ("qwen3-8b", "qwen3-14b", "qwen3-32b", "qwen3-4b-instruct-2507", "qwen3-vl-8b-instruct")
@@ -66,3 +68,12 @@ def test_reference_files_for_a_builtin_keep_its_facts(tmp_path: Path) -> None:
     base = load_catalog(tmp_path).get("qwen3-8b")
     assert base is not None and base.tokenizer_facts is not None
     assert base.tokenizer_facts.scope == "builtin" and "tokenizer_config.json" in base.reference_files
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "vocab.json"])
+def test_a_reference_tokenizer_file_that_does_not_parse_stops_the_catalog(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "base_models" / "qwen3-8b"
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(b'{"model": ')
+    with pytest.raises(CatalogError, match=rf"{name}: is not valid JSON"):
+        load_catalog(tmp_path)

@@ -279,9 +279,10 @@ def _check_reference(name: str, raw: bytes, shown: str) -> None:
     elif name in _SETTINGS_JSON:
         if "auto_map" in _parse_json_object(raw, shown):
             raise CatalogError(f"{shown}: has an auto_map key, which makes loaders run remote code.")
-    elif name in ("special_tokens_map.json", "added_tokens.json"):
+    elif name.endswith(".json"):
+        # tokenizer.json, vocab.json, special_tokens_map.json, added_tokens.json: the tokenizer rules
+        # compare uploads with their values, so one that does not parse fails here, at startup.
         _parse_json_object(raw, shown)
-    # tokenizer.json and vocab.json are only ever compared byte for byte, so they are not parsed.
 
 
 def _parse_json_object(raw: bytes, shown: str) -> dict[str, Any]:
