@@ -14,8 +14,7 @@ from typing import Annotated, Any, ClassVar, Final
 from modelport.domain import reasons
 from modelport.validation.config_keys import ConfigDocument, KeyRule, checked, refused, screen
 from modelport.validation.findings import Findings
-from modelport.validation.token_ids import shown
-from modelport.validation.tokenizer_config import (
+from modelport.validation.special_tokens import (
     SPECIAL_TOKENS,
     SpecialToken,
     Token,
@@ -24,6 +23,7 @@ from modelport.validation.tokenizer_config import (
     content,
     effective_special,
 )
+from modelport.validation.token_ids import shown
 from modelport.validation.tokenizer_reference import BaseTokenizer
 
 FILE: Final = "special_tokens_map.json"

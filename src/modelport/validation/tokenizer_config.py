@@ -15,11 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from modelport.domain import reasons
-from modelport.validation.config_keys import ConfigDocument, KeyRule, checked, inert, not_compared, refused, screen
+from modelport.validation.config_keys import ConfigDocument, KeyRule, checked, inert, refused, screen
 from modelport.validation.findings import Findings
+from modelport.validation.special_tokens import (
+    DEFAULTS,
+    SPECIAL_TOKENS,
+    SpecialToken,
+    Token,
+    check_token_lists,
+    compare_setting,
+    compare_special,
+    content,
+)
 from modelport.validation.token_ids import (
     AddedToken,
     check_contiguous,
@@ -28,7 +38,7 @@ from modelport.validation.token_ids import (
     table_from_mapping,
     token_entry,
 )
-from modelport.validation.tokenizer_reference import BaseTokenizer, Known, Unknown, same_json
+from modelport.validation.tokenizer_reference import BaseTokenizer, Known
 from modelport.validation.vocabulary import compare_added
 
 FILE: Final = "tokenizer_config.json"
@@ -39,20 +49,6 @@ _ADDS = "a string not among the added tokens is added as a new token"
 _ERRORS = Literal["strict", "ignore", "replace", "backslashreplace", "surrogateescape", "surrogatepass", "xmlcharrefreplace", "namereplace"]  # fmt: skip
 
 
-class SpecialToken(BaseModel):
-    """A special token written as an AddedToken object rather than a string."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
-    content: str = Field(min_length=1)
-    lstrip: bool = False
-    rstrip: bool = False
-    normalized: bool = False
-    single_word: bool = False
-    special: bool = True
-    type_tag: Literal["AddedToken"] | None = Field(default=None, alias="__type")  # transformers 4.3x wrote it
-
-
-Token = str | SpecialToken | None
 Length = Annotated[int, Field(ge=1, lt=2**31)]
 
 
@@ -108,14 +104,6 @@ class TokenizerConfigFile(ConfigDocument):
     auto_map: Annotated[Any, refused(f"{T}: custom tokenizer or processor code (trust_remote_code)", f"{T} models/auto/tokenization_auto.py#L822-828", "points at custom tokenizer code; remote code is never run.", reasons.FILES_AUTO_MAP)] = None  # fmt: skip
 
 
-SPECIAL_TOKENS: Final = ("eos_token", "pad_token", "bos_token", "unk_token")
-_DEFAULTS: Final = {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "bos_token": None}  # fmt: skip
-_SPECIAL: Final = {
-    "eos_token": "it is the end-of-turn token, and vLLM stops generation at the tokenizer's eos",
-    "pad_token": "batched inputs would be padded with another token",
-    "bos_token": "it would change what the tokenizer treats as the start of a sequence",
-    "unk_token": "it would change the unknown token",
-}
 _FLAGS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
     "split_special_tokens": ((bool,), "true makes <|im_start|> and <|im_end|> ordinary text"),
     "add_prefix_space": ((bool, type(None)), "true adds a space token before every input"),
@@ -143,12 +131,12 @@ def check_tokenizer_config(
     added = _check_added_tokens(document.get("added_tokens_decoder"), base, findings, start, embedding_rows)
     known = known | {token.content for token in added or []}
     for key in SPECIAL_TOKENS:
-        value = document.get(key, _DEFAULTS[key])
+        value = document.get(key, DEFAULTS[key])
         if value is None or isinstance(value, str | dict):  # another type is the schema's finding
             compare_special(FILE, key, content(value), base, findings, known, absent=key not in document)
     for key, (types, effect) in _FLAGS.items():
         if key in document and type(document[key]) in types:
-            _compare(FILE, key, document[key], base, findings, effect)
+            compare_setting(FILE, key, document[key], base, findings, effect)
     check_token_lists(FILE, document, base, findings, known)
     _check_model_inputs(document, base, findings)
     return ShippedConfig(document, added)
@@ -184,81 +172,11 @@ def _check_added_tokens(
             f"{embedding_rows}); added tokens would need a resized embedding, which imports do not allow.",
             file=FILE,
         )
-    elif start is None and not isinstance(expected := base.bpe_size(), Unknown):
-        check_contiguous(FILE, tokens, expected.value, "in sorted key order", findings)
     else:
         check_contiguous(FILE, tokens, start, "in sorted key order", findings)
     findings.checked(f"{FILE}.added_tokens_decoder.ids", before, f"{len(tokens)} added tokens")
     compare_added(FILE, tokens, base.added_tokens(), base.id, findings, flags=True)
     return tokens  # valid entries, whatever the comparisons found: the files must still agree
-
-
-def compare_special(
-    file: str, key: str, found: Any, base: BaseTokenizer, findings: Findings, known: set[str], *, absent: bool = False
-) -> None:
-    """Compare a special token's text with the base's; a token the tokenizer does not hold would be added."""
-    if isinstance(found, str) and known and found not in known:
-        findings.error(
-            reasons.TOKENIZER_CHANGED,
-            f"{file}: {key} {shown(found)} is not one of the tokenizer's tokens, so transformers would add it as a new "
-            "token without a trained embedding.",
-            file=file,
-        )
-        return
-    _compare(file, key, found, base, findings, _SPECIAL[key], absent=absent)
-
-
-def _compare(
-    file: str, key: str, found: Any, base: BaseTokenizer, findings: Findings, effect: str, *, absent: bool = False
-) -> None:
-    expected = base.config_value("model_max_length" if key == "max_len" else key)
-    name = f"{file}.{key}"
-    if isinstance(expected, Unknown):
-        not_compared(findings, name, expected.why)
-        return
-    wanted = content(expected.value) if key in _SPECIAL else expected.value
-    if key == "add_prefix_space":  # Qwen2Tokenizer reads null as false (tokenization_qwen2.py#L52)
-        found, wanted = bool(found), bool(wanted)
-    before = findings.error_count
-    if not (same_json(found, wanted) or _both_unused_unk(key, found, wanted)):
-        what = f"absent, so transformers uses {shown(found)}" if absent else shown(found)
-        findings.error(
-            reasons.TOKENIZER_CHANGED,
-            f"{file}: {key} is {what}; {base.id}'s is {shown(wanted)} ({expected.source}); {effect}.",
-            file=file,
-        )
-    findings.checked(name, before, f"compared with {expected.source}")
-
-
-def check_token_lists(
-    file: str, document: dict[str, Any], base: BaseTokenizer, findings: Findings, known: set[str]
-) -> None:
-    for key in ("additional_special_tokens", "extra_special_tokens"):
-        value = document.get(key)
-        if not isinstance(value, list | dict) or not value:
-            continue
-        tokens = [content(t) for t in (value.values() if isinstance(value, dict) else value)]
-        before = findings.error_count
-        new = next((t for t in tokens if isinstance(t, str) and known and t not in known), None)
-        if new is not None:
-            findings.error(
-                reasons.TOKENIZER_CHANGED,
-                f"{file}: {key} adds {shown(new)}, which {base.id} does not have; transformers would add it as a new "
-                "token without a trained embedding.",
-                file=file,
-            )
-        expected = base.config_value("additional_special_tokens")
-        if _differs(value, expected):
-            assert isinstance(expected, Known)
-            findings.error(
-                reasons.TOKENIZER_CHANGED,
-                f"{file}: {key} differs from {base.id}'s additional special tokens ({expected.source}).",
-                file=file,
-            )
-        if not known and isinstance(expected, Unknown):
-            not_compared(findings, f"{file}.{key}", f"the catalog knows no added tokens of {base.id} to check against")
-        else:
-            findings.checked(f"{file}.{key}", before)
 
 
 def _check_model_inputs(document: dict[str, Any], base: BaseTokenizer, findings: Findings) -> None:
@@ -280,27 +198,3 @@ def _check_model_inputs(document: dict[str, Any], base: BaseTokenizer, findings:
                 f"(and chat template) than {base.id}'s {shown(wanted)}.",
                 file=FILE,
             )
-
-
-def effective_special(document: dict[str, Any], key: str) -> Any:
-    """The text of a special token as transformers loads this file: an absent key is Qwen2Tokenizer's default."""
-    return content(document.get(key, _DEFAULTS[key]))
-
-
-def _differs(value: Any, expected: Known | Unknown) -> bool:
-    """Whether a list of special tokens differs from the base's list, when the base's is known."""
-    if not isinstance(value, list) or not isinstance(expected, Known) or not isinstance(expected.value, list):
-        return False
-    return [content(t) for t in value] != [content(t) for t in expected.value]
-
-
-def content(value: Any) -> Any:
-    """A special token's text, whether written as a string or as an AddedToken object."""
-    if isinstance(value, dict):
-        return value.get("content")
-    return value
-
-
-def _both_unused_unk(key: str, found: Any, wanted: Any) -> bool:
-    """Qwen's byte-level BPE is built without an unknown token, so null and <|endoftext|> give the same ids."""
-    return key == "unk_token" and found in (None, "<|endoftext|>") and wanted in (None, "<|endoftext|>")

@@ -14,6 +14,8 @@ Findings are bounded: each problem kind is reported once, with the first offendi
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from modelport.domain import reasons
@@ -102,7 +104,7 @@ def compare_vocabulary(
 ) -> None:
     expected = base.vocabulary()
     if isinstance(expected, Unknown):
-        not_compared(findings, f"{file}.vocabulary_digest", expected.why)
+        not_compared(findings, f"{file}.vocabulary_digest", f"{expected.why}; this upload's: {digest(vocab, pairs)}")
         return
     before = findings.error_count
     ref_vocab, ref_merges = expected.value
@@ -124,7 +126,14 @@ def compare_vocabulary(
             "they decide every token id.",
             file=file,
         )
-    findings.checked(f"{file}.vocabulary_digest", before, f"compared with {expected.source}")
+    findings.checked(f"{file}.vocabulary_digest", before, f"{digest(vocab, pairs)} compared with {expected.source}")
+
+
+def digest(vocab: dict[str, Any], pairs: list[list[str]] | None) -> str:
+    """A digest of the vocabulary (by id) and the merges, for an operator to compare with a known copy."""
+    hashed = hashlib.sha256(json.dumps(sorted(vocab.items(), key=lambda item: item[1])).encode())
+    hashed.update(json.dumps(pairs).encode())
+    return f"sha256 {hashed.hexdigest()[:16]}"
 
 
 def check_added_tokens_json(
