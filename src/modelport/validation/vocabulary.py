@@ -131,7 +131,7 @@ def compare_vocabulary(
 
 def digest(vocab: dict[str, Any], pairs: list[list[str]] | None) -> str:
     """A digest of the vocabulary (by id) and the merges, for an operator to compare with a known copy."""
-    hashed = hashlib.sha256(json.dumps(sorted(vocab.items(), key=lambda item: item[1])).encode())
+    hashed = hashlib.sha256(json.dumps(vocab, sort_keys=True).encode())  # any JSON values: never raises
     hashed.update(json.dumps(pairs).encode())
     return f"sha256 {hashed.hexdigest()[:16]}"
 
