@@ -52,6 +52,7 @@ def test_the_official_special_tokens_map_passes_beside_tokenizer_config() -> Non
         ({"additional_special_tokens": ["<|im_start|>"]}, "tokenizer.changed", "differs from qwen3-8b's additional"),
         ({"additional_special_tokens": DROP, "extra_special_tokens": ["<|x|>"]}, "tokenizer.changed", "adds '<|x|>'"),
         ({"eos_token": {"content": "<|im_end|>", "lstrip": "no"}}, "tokenizer.schema", "eos_token must be"),
+        ({"eos_token": {"content": "<|im_end|>", "lstrip": True}}, "tokenizer.changed", "has lstrip=True, unlike"),
     ],
 )
 def test_each_special_tokens_map_key(change: dict[str, Any], code: str, says: str) -> None:

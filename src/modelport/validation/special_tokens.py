@@ -45,6 +45,7 @@ DEFAULTS: Final = {
     "unk_token": "<|endoftext|>",
     "bos_token": None,
 }
+_MATCHING: Final = ("lstrip", "rstrip", "normalized", "single_word")
 _SPECIAL: Final = {
     "eos_token": "it is the end-of-turn token, and vLLM stops generation at the tokenizer's eos",
     "pad_token": "batched inputs would be padded with another token",
@@ -54,9 +55,11 @@ _SPECIAL: Final = {
 
 
 def compare_special(
-    file: str, key: str, found: Any, base: BaseTokenizer, findings: Findings, known: set[str], *, absent: bool = False
+    file: str, key: str, value: Any, base: BaseTokenizer, findings: Findings, known: set[str], *, absent: bool = False
 ) -> None:
-    """Compare a special token's text with the base's; a token the tokenizer does not hold would be added."""
+    """Compare a special token with the base's: its text, and the matching flags of an AddedToken object
+    (they replace the added token's, e.g. lstrip); a text the tokenizer does not hold would be added."""
+    found = content(value)
     if isinstance(found, str) and known and found not in known:
         findings.error(
             reasons.TOKENIZER_CHANGED,
@@ -65,6 +68,18 @@ def compare_special(
             file=file,
         )
         return
+    table = base.added_tokens()
+    if isinstance(value, dict) and not isinstance(table, Unknown) and table.flags_known:
+        token = next((t for t in table.tokens if t.content == found), None)
+        flags = [flag for flag in _MATCHING if flag in value and token is not None]
+        changed = [f"{flag}={value[flag]}" for flag in flags if value[flag] != getattr(token, flag)]
+        if changed:
+            findings.error(
+                reasons.TOKENIZER_CHANGED,
+                f"{file}: {key} {shown(found)} has {', '.join(changed)}, unlike {base.id}'s added token "
+                f"({table.source}); it changes how the token is matched in text.",
+                file=file,
+            )
     compare_setting(file, key, found, base, findings, _SPECIAL[key], absent=absent)
 
 

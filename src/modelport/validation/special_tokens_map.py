@@ -59,7 +59,7 @@ def check_special_tokens_map(
         value = document.get(key)
         if key not in document or not (value is None or isinstance(value, str | dict)):
             continue
-        compare_special(FILE, key, content(value), base, findings, known)
+        compare_special(FILE, key, value, base, findings, known)
         if config is not None:
             _agree(key, content(value), effective_special(config, key), findings)
     check_token_lists(FILE, document, base, findings, known)

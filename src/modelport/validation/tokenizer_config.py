@@ -28,7 +28,6 @@ from modelport.validation.special_tokens import (
     check_token_lists,
     compare_setting,
     compare_special,
-    content,
 )
 from modelport.validation.token_ids import (
     AddedToken,
@@ -133,7 +132,7 @@ def check_tokenizer_config(
     for key in SPECIAL_TOKENS:
         value = document.get(key, DEFAULTS[key])
         if value is None or isinstance(value, str | dict):  # another type is the schema's finding
-            compare_special(FILE, key, content(value), base, findings, known, absent=key not in document)
+            compare_special(FILE, key, value, base, findings, known, absent=key not in document)
     for key, (types, effect) in _FLAGS.items():
         if key in document and type(document[key]) in types:
             compare_setting(FILE, key, document[key], base, findings, effect)
