@@ -19,6 +19,9 @@ from modelport.validation.adapter_config import AdapterConfigFile
 from modelport.validation.file_policy import markdown_table as policy_table
 from modelport.validation.generation_config import GenerationDocument
 from modelport.validation.model_config_table import markdown_table as model_config_table
+from modelport.validation.special_tokens_map import SpecialTokensMapFile
+from modelport.validation.tokenizer_config import TokenizerConfigFile
+from modelport.validation.tokenizer_json import markdown_table as tokenizer_json_table
 
 TABLES: Mapping[str, Callable[[], str]] = {
     "reasons": reason_table,
@@ -26,6 +29,9 @@ TABLES: Mapping[str, Callable[[], str]] = {
     "adapter-config": AdapterConfigFile.markdown_table,
     "config-json": model_config_table,
     "generation-config": GenerationDocument.markdown_table,
+    "tokenizer-config": TokenizerConfigFile.markdown_table,
+    "tokenizer-json": tokenizer_json_table,
+    "special-tokens-map": SpecialTokensMapFile.markdown_table,
 }
 
 

@@ -16,7 +16,7 @@ from modelport.domain.jobs import Job
 from modelport.pipeline.importer import Importer, ImportResult
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
-from tests.support import corpus_files, corpus_full_configs, corpus_lora_semantics
+from tests.support import corpus_files, corpus_full_configs, corpus_lora_semantics, corpus_tokenizers
 from tests.support.corpus import Case, Context, cases, register_tiny_bases
 from tests.support.jobs import running_job
 
@@ -32,7 +32,13 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settin
 
 
 MARKER = Path("/tmp/modelport-corpus-pickle-was-loaded")
-CASES = cases(MARKER) + corpus_lora_semantics.cases() + corpus_files.cases() + corpus_full_configs.cases()
+CASES = (
+    cases(MARKER)
+    + corpus_lora_semantics.cases()
+    + corpus_files.cases()
+    + corpus_full_configs.cases()
+    + corpus_tokenizers.cases()
+)
 
 
 def run_case(settings: Settings, case: Case) -> tuple[ImportResult, Job]:

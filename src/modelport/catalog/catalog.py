@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from modelport.catalog.architecture import Architecture, ArchitectureError
+from modelport.catalog.tokenizer_facts import FactsError, TokenizerFacts, builtin_facts, pipeline_facts
 from modelport.domain.jobs import WeightType
 from modelport.limits import BASE_CONFIG_BYTES, BASE_OPTIONS_BYTES, BASE_REFERENCE_BYTES
 from modelport.strict_json import JsonFileError, find_key, parse_json
@@ -69,6 +70,9 @@ class BaseModel:
     # Every official release of the base's chat template (builtin bases); an operator's reference
     # file, when present, takes precedence over these.
     official_chat_templates: tuple[str, ...] = ()
+    # Public facts about the base's tokenizer (catalog/tokenizer_facts.py): every fact for a builtin
+    # base, the model type's pipeline for an operator's. Reference files, when present, take precedence.
+    tokenizer_facts: TokenizerFacts | None = None
 
     @property
     def has_reference_chat_template(self) -> bool:
@@ -140,6 +144,12 @@ def _load_builtin(base_id: str) -> BaseModel:
     except OSError as exc:
         raise CatalogError(f"{shown}: cannot be read ({exc}); the modelport package is incomplete.") from exc
     config, architecture = _parse_base_config(raw, shown)
+    try:
+        facts = builtin_facts(base_id)
+    except FactsError as exc:
+        raise CatalogError(str(exc)) from exc
+    if facts is None:
+        raise CatalogError(f"{base_id}: has no tokenizer facts; the modelport package is incomplete.")
     return BaseModel(
         id=base_id,
         architecture=architecture,
@@ -148,6 +158,7 @@ def _load_builtin(base_id: str) -> BaseModel:
         reference_files={},
         origin="builtin",
         official_chat_templates=_official_chat_templates(base_id),
+        tokenizer_facts=facts,
     )
 
 
@@ -204,6 +215,10 @@ def _load_operator_base(root_fd: int, name: str, shown: Path, builtins: Mapping[
             weight_types=weight_types or builtin.weight_types,
         )
     config, architecture = _parse_base_config(config_raw, str(shown / "config.json"))
+    try:
+        facts = pipeline_facts(architecture.model_type)
+    except FactsError as exc:
+        raise CatalogError(str(exc)) from exc
     return BaseModel(
         id=name,
         architecture=architecture,
@@ -211,6 +226,7 @@ def _load_operator_base(root_fd: int, name: str, shown: Path, builtins: Mapping[
         weight_types=weight_types or WEIGHT_TYPES,
         reference_files=references,
         origin="data_dir",
+        tokenizer_facts=facts,
     )
 
 
@@ -263,9 +279,10 @@ def _check_reference(name: str, raw: bytes, shown: str) -> None:
     elif name in _SETTINGS_JSON:
         if "auto_map" in _parse_json_object(raw, shown):
             raise CatalogError(f"{shown}: has an auto_map key, which makes loaders run remote code.")
-    elif name in ("special_tokens_map.json", "added_tokens.json"):
+    elif name.endswith(".json"):
+        # tokenizer.json, vocab.json, special_tokens_map.json, added_tokens.json: the tokenizer rules
+        # compare uploads with their values, so one that does not parse fails here, at startup.
         _parse_json_object(raw, shown)
-    # tokenizer.json and vocab.json are only ever compared byte for byte, so they are not parsed.
 
 
 def _parse_json_object(raw: bytes, shown: str) -> dict[str, Any]:

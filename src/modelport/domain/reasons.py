@@ -581,6 +581,47 @@ TOKENIZER_VOCABULARY_CHANGED: Final = _reason(
     "A token id falls outside the base model's vocabulary.",
     "Imports do not allow added tokens that would need a resized embedding.",
 )
+TOKENIZER_SCHEMA: Final = _reason(
+    "tokenizer.schema",
+    "A tokenizer or chat-template file, or one of its keys, is not in the form the loaders read (wrong type, "
+    "value out of range, missing field), so it would fail to load or load differently.",
+    "Save the tokenizer again with transformers' save_pretrained, or restore the base's file.",
+)
+TOKENIZER_REFUSED_KEY: Final = _reason(
+    "tokenizer.refused_key",
+    "A tokenizer key the gate does not verify: it would add tokens, load another tokenizer file, or change "
+    "how text is split (unknown keys are passed to the tokenizer constructor).",
+    "Remove the key named in the message.",
+)
+TOKENIZER_TOKEN_ID: Final = _reason(
+    "tokenizer.token_id",
+    "A token id is not written as a plain decimal number: transformers reads it with int(), which accepts "
+    "forms such as '+5', ' 5', '1_0' or '٣' and fails on others such as '²'.",
+    "Write every token id as plain ASCII digits without sign, spaces or leading zeros.",
+)
+TOKENIZER_TOKEN_ORDER: Final = _reason(
+    "tokenizer.token_order",
+    "Added-token ids are not contiguous from the end of the BPE vocabulary in the order transformers assigns "
+    "them, so tokens would get other ids than the file declares (every special token can shift).",
+    "Keep the base's added tokens with their ids; imports cannot add or renumber tokens.",
+)
+TOKENIZER_INCONSISTENT: Final = _reason(
+    "tokenizer.inconsistent",
+    "Two shipped tokenizer files disagree (added tokens or special tokens), so different loaders would build "
+    "different tokenizers.",
+    "Ship tokenizer files written together by one save_pretrained, or only the ones you changed on purpose.",
+)
+TOKENIZER_TEMPLATE_ENCODING: Final = _reason(
+    "tokenizer.template_encoding",
+    "chat_template.jinja starts with a byte-order mark (rendered at the start of every prompt) or is not UTF-8.",
+    "Save the template as UTF-8 without a BOM.",
+)
+TOKENIZER_EXTRA_TEMPLATES: Final = _reason(
+    "tokenizer.extra_templates",
+    "Named chat templates (additional_chat_templates/, or a chat_template list or object): transformers selects "
+    "one of them, e.g. tool_use for requests with tools, and the default can disappear.",
+    "Ship only the base's single chat template, or none.",
+)
 
 # -- values: read in the copy pass ----------------------------------------------------------------------
 

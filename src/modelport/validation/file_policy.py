@@ -40,6 +40,10 @@ TOKENIZER_FILES = frozenset(
     }
 )
 PROCESSOR_FILES = frozenset({"preprocessor_config.json", "video_preprocessor_config.json"})
+# transformers reads additional_chat_templates/*.jinja as named templates (tokenization_utils_base.py#L1662-1668);
+# vLLM reads hf_quant_config.json as the quantization of a model whose config.json has none.
+EXTRA_TEMPLATES_DIR = "additional_chat_templates"
+QUANT_CONFIG = "hf_quant_config.json"
 
 # Names training frameworks (transformers Trainer, DeepSpeed, TRL) leave beside the result.
 LEFTOVER_PATTERNS = (
@@ -102,8 +106,12 @@ POLICY_TABLE: tuple[tuple[str, str, str], ...] = (
     ("configs", "adapter_config.json (lora); config.json, generation_config.json, model.safetensors.index.json "
      "(full)", "accepted after schema checks and comparison with the base; any `auto_map` rejects the import"),
     ("tokenizer and chat template", ", ".join(sorted(TOKENIZER_FILES)) + "; for VL full imports also "
-     + ", ".join(sorted(PROCESSOR_FILES)), "accepted when identical to the base's reference (when the catalog has "
-     "one) and the vocabulary is unchanged"),
+     + ", ".join(sorted(PROCESSOR_FILES)), "accepted when every key is one the loaders know and every value that "
+     "changes tokenization equals the base's (public facts or the operator's reference; \"not compared\" where "
+     "neither is known); a chat template must be one of the base's, line endings aside"),
+    ("named chat templates", EXTRA_TEMPLATES_DIR + "/ (any case)", "rejected: transformers selects these "
+     "templates for tool calls, so only the base's single template is accepted"),
+    ("quantization config", QUANT_CONFIG + " (full)", "rejected: vLLM would serve the weights as quantized"),
     ("training leftovers", ", ".join(LEFTOVER_PATTERNS) + "; every subfolder (checkpoint-*/, global_step*/, "
      "runs/ ...) at any depth", "ignored and reported; never opened, never copied (folders are not descended into)"),
     ("docs", ", ".join(DOC_PATTERNS), "ignored and reported; never opened, never copied"),
@@ -135,6 +143,12 @@ def _escape(names: str) -> str:
 def classify(entry: ObjectEntry, weight_type: WeightType) -> Classified:
     shown = display_key(entry.key)
     if entry.kind == "directory":
+        if entry.key.rstrip("/").lower() == EXTRA_TEMPLATES_DIR:
+            return _reject(
+                entry, "tokenizer", reasons.TOKENIZER_EXTRA_TEMPLATES,
+                f"{shown} adds named chat templates (e.g. tool_use) that transformers selects for tool calls, and "
+                "the default template can disappear; only the base's single template is accepted. Remove the folder.",
+            )  # fmt: skip
         return _ignore(entry, "folder", "a folder (checkpoints, logs ...): only top-level files are imported, and "
                        "folders are never opened")  # fmt: skip
     key = entry.key
@@ -233,6 +247,12 @@ def _classify_full(entry: ObjectEntry, name: str) -> Classified:
         return _accept(entry, "tokenizer")
     if name in PROCESSOR_FILES:
         return _accept(entry, "processor")
+    if name.lower() == QUANT_CONFIG:
+        return _reject(
+            entry, "config", reasons.FULL_QUANTIZED,
+            f"{name} declares quantized weights (vLLM reads it when config.json has no quantization_config); "
+            "imports take unquantized weights only.",
+        )  # fmt: skip
     if name.endswith(".safetensors"):
         if not _SHARD_NAME.match(name):
             return _reject(

@@ -1,84 +1,115 @@
-"""Tokenizer, chat-template and processor files: the vocabulary and the chat template must be the
-base model's.
+"""Tokenizer, chat-template and processor files: the orchestration of their rules.
 
-A changed chat template is an inference-time program (it can hide instructions behind a trigger),
-and a changed vocabulary breaks the embeddings, so both are compared with the catalog's reference
-files when the catalog has them. Without a reference the template check is reported as skipped,
-and the vocabulary is still bounded by the base's `vocab_size`.
+Each file has its own module, with its keys declared once and decided against transformers 5 and
+tokenizers (tokenizer_json, tokenizer_config, special_tokens_map, chat_templates; vocabulary for
+the vocabulary, merges and added_tokens.json). This module runs them in the order their facts
+depend on each other (tokenizer.json first: where its vocabulary ends is where added-token ids
+start), checks that the shipped files agree with each other, and compares the files nobody
+decodes key by key (merges.txt, the processor configs) with the operator's reference copies.
+What each comparison was made against, or why it could not be made ("not compared"), is in the
+report. Reads nothing: every byte was read by the inspection.
 """
 
 from __future__ import annotations
 
-import difflib
-from typing import Any
-
 from modelport.domain import reasons
 from modelport.strict_json import JsonFileError, parse_json
-from modelport.validation.file_policy import MODEL_CONFIG, PROCESSOR_FILES, TOKENIZER_FILES
-from modelport.validation.findings import Outcome
-from modelport.validation.upload import CopyItem, RuleContext
+from modelport.validation.chat_templates import check_chat_templates
+from modelport.validation.config_keys import not_compared
+from modelport.validation.file_policy import PROCESSOR_FILES, TOKENIZER_FILES
+from modelport.validation.findings import Findings
+from modelport.validation.special_tokens_map import check_special_tokens_map
+from modelport.validation.token_ids import AddedToken, compare_tables
+from modelport.validation.tokenizer_config import check_tokenizer_config
+from modelport.validation.tokenizer_json import ShippedTokenizer, check_tokenizer_json
+from modelport.validation.tokenizer_reference import AddedTable, BaseTokenizer, Unknown
+from modelport.validation.upload import CopyItem, RuleContext, Upload
+from modelport.validation.vocabulary import check_added_tokens_json, check_vocab
 
-_TEMPLATE_SOURCES = ("chat_template.jinja", "chat_template.json", "tokenizer_config.json", MODEL_CONFIG)
-_IDENTICAL_WHEN_REFERENCED = (
-    "tokenizer.json", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json",
-    "preprocessor_config.json", "video_preprocessor_config.json",
-)  # fmt: skip
+# Files compared whole with the operator's reference copy, when there is one.
+_IDENTICAL_WHEN_REFERENCED = ("vocab.json", "merges.txt", "preprocessor_config.json", "video_preprocessor_config.json")
 
 
 def check_tokenizer_files(context: RuleContext) -> list[CopyItem]:
     """Check every shipped tokenizer/template/processor file; returns those to copy."""
     upload = context.upload
+    findings = context.findings
     shipped = sorted(n for n in upload.accepted if n in TOKENIZER_FILES or n in PROCESSOR_FILES)
-    _check_chat_template(context)
-    _check_identical_files(context, shipped)
-    _check_vocabulary_bounds(context, shipped)
+    base = BaseTokenizer(upload.base)
+    rows = upload.base.architecture.vocab_size
+    documents = upload.documents
+
+    tokenizer = ShippedTokenizer(None, None)
+    if "tokenizer.json" in documents:
+        tokenizer = check_tokenizer_json(documents["tokenizer.json"], base, findings, embedding_rows=rows)
+    start = tokenizer.bpe_size
+    if start is None and not isinstance(size := base.bpe_size(), Unknown):
+        start = size.value
+    vocab_json = documents.get("vocab.json")
+    if "vocab.json" in documents and not isinstance(vocab_json, dict):
+        findings.error(reasons.TOKENIZER_SCHEMA, "vocab.json must be a JSON object of token -> id.", file="vocab.json")
+    elif isinstance(vocab_json, dict):
+        check_vocab("vocab.json", "the vocabulary", vocab_json, base, findings, embedding_rows=rows)
+
+    base_table = base.added_tokens()
+    known = _known_tokens(tokenizer.added, base_table)
+    config = None
+    if "tokenizer_config.json" in documents:
+        config = check_tokenizer_config(
+            documents["tokenizer_config.json"], base, findings, start=start, embedding_rows=rows, known=known
+        )
+    if config is not None and config.added is not None:
+        known |= {token.content for token in config.added}
+    if "added_tokens.json" in documents:
+        check_added_tokens_json(documents["added_tokens.json"], base, findings, start=start, embedding_rows=rows)
+    if "special_tokens_map.json" in documents:
+        check_special_tokens_map(
+            documents["special_tokens_map.json"],
+            base,
+            findings,
+            config=config.document if config is not None else None,
+            known=known,
+        )
+    if tokenizer.added is not None and config is not None and config.added is not None:
+        _check_agreement(tokenizer.added, config.added, findings)
+    check_chat_templates(upload, base, findings)
+    _check_identical_files(upload, findings, shipped)
     return [CopyItem(name=name, size=upload.accepted[name].size) for name in shipped]
 
 
-def _check_chat_template(context: RuleContext) -> None:
-    findings = context.findings
-    upload = context.upload
-    base = upload.base
+def _known_tokens(shipped: list[AddedToken] | None, base: AddedTable | Unknown) -> set[str]:
+    """The added tokens the served tokenizer will hold, as far as they are known."""
+    known = {token.content for token in shipped or []}
+    if not isinstance(base, Unknown):
+        known |= {token.content for token in base.tokens}
+    return known
+
+
+def _check_agreement(listed: list[AddedToken], decoder: list[AddedToken], findings: Findings) -> None:
+    """tokenizer.json's added_tokens and tokenizer_config.json's added_tokens_decoder must be one table:
+    transformers reads the second, tokenizers-based runtimes the first."""
     before = findings.error_count
-    shipped = {
-        name: template
-        for name in _TEMPLATE_SOURCES
-        if (template := _template_in(name, upload.documents.get(name), upload.texts.get(name))) is not None
-    }
-    if not shipped:
-        findings.check("tokenizer.chat_template", Outcome.SKIPPED, "no chat template shipped; the base's is used")
-        return
-    operator_reference = _reference_template(base.reference_files)
-    references = [operator_reference] if operator_reference is not None else list(base.official_chat_templates)
-    if not references:
-        findings.check(
-            "tokenizer.chat_template",
-            Outcome.SKIPPED,
-            f"the catalog has no reference chat template for {base.id}; an operator adds one as "
-            f"base_models/{base.id}/tokenizer_config.json",
+    difference = compare_tables("tokenizer.json", listed, decoder, True, findings)
+    if difference is not None:
+        findings.error(
+            reasons.TOKENIZER_INCONSISTENT,
+            f"tokenizer.json: added_tokens disagree with tokenizer_config.json's added_tokens_decoder ({difference} "
+            "there); transformers reads one and other runtimes the other.",
+            file="tokenizer.json",
         )
-        return
-    for name, template in shipped.items():
-        if template not in references:
-            findings.error(
-                reasons.TOKENIZER_CHAT_TEMPLATE_CHANGED,
-                f"{name}: the chat template differs from {base.id}'s {_first_difference(references[0], template)}; "
-                "imports must keep the base model's chat template (remove the file or restore the original).",
-                file=name,
-            )
-    findings.checked("tokenizer.chat_template", before)
+    findings.checked("tokenizer.added_tokens_agree", before)
 
 
-def _check_identical_files(context: RuleContext, shipped: list[str]) -> None:
-    findings = context.findings
-    upload = context.upload
+def _check_identical_files(upload: Upload, findings: Findings, shipped: list[str]) -> None:
     references = upload.base.reference_files
-    before = findings.error_count
-    compared = 0
     for name in shipped:
-        if name not in references or name not in _IDENTICAL_WHEN_REFERENCED:
+        if name not in _IDENTICAL_WHEN_REFERENCED:
             continue
-        compared += 1
+        check = f"{name}.identical_to_base"
+        if name not in references:
+            not_compared(findings, check, f"the catalog has no reference copy of {name} for {upload.base.id}")
+            continue
+        before = findings.error_count
         if not _same_content(name, upload.texts.get(name), references[name]):
             findings.error(
                 reasons.TOKENIZER_CHANGED,
@@ -86,91 +117,7 @@ def _check_identical_files(context: RuleContext, shipped: list[str]) -> None:
                 "vocabulary and tokenizer (remove the file or restore the original).",
                 file=name,
             )
-    tokenizer_config = upload.documents.get("tokenizer_config.json")
-    reference_config = _json_or_none(references.get("tokenizer_config.json"))
-    if isinstance(tokenizer_config, dict) and isinstance(reference_config, dict):
-        compared += 1
-        for key in (
-            "added_tokens_decoder",
-            "eos_token",
-            "pad_token",
-            "bos_token",
-            "additional_special_tokens",
-        ):
-            if tokenizer_config.get(key) != reference_config.get(key):
-                findings.error(
-                    reasons.TOKENIZER_CHANGED,
-                    f"tokenizer_config.json: {key} differs from {upload.base.id}'s reference; special tokens "
-                    "and added tokens must stay as in the base model.",
-                    file="tokenizer_config.json",
-                )
-    if compared:
-        findings.checked("tokenizer.identical_to_base", before, f"{compared} files compared")
-    elif shipped:
-        findings.check(
-            "tokenizer.identical_to_base",
-            Outcome.SKIPPED,
-            f"the catalog has no reference tokenizer files for {upload.base.id}",
-        )
-
-
-def _check_vocabulary_bounds(context: RuleContext, shipped: list[str]) -> None:
-    """Whatever the references, no token id may fall outside the base's embedding matrix."""
-    findings = context.findings
-    upload = context.upload
-    vocab_size = upload.base.architecture.vocab_size
-    before = findings.error_count
-    ids: dict[str, list[int]] = {}
-    tokenizer_config = upload.documents.get("tokenizer_config.json")
-    if isinstance(tokenizer_config, dict) and isinstance(tokenizer_config.get("added_tokens_decoder"), dict):
-        ids["tokenizer_config.json"] = [int(k) for k in tokenizer_config["added_tokens_decoder"] if str(k).isdigit()]
-    added = upload.documents.get("added_tokens.json")
-    if isinstance(added, dict):
-        ids["added_tokens.json"] = [v for v in added.values() if isinstance(v, int)]
-    tokenizer = upload.documents.get("tokenizer.json")
-    if isinstance(tokenizer, dict):
-        model = tokenizer.get("model")
-        vocab = model.get("vocab") if isinstance(model, dict) else None
-        found: list[Any] = list(vocab.values()) if isinstance(vocab, dict) else []
-        found += [t.get("id") for t in tokenizer.get("added_tokens") or [] if isinstance(t, dict)]
-        ids["tokenizer.json"] = [i for i in found if isinstance(i, int)]
-    vocab_json = upload.documents.get("vocab.json")
-    if isinstance(vocab_json, dict):
-        ids["vocab.json"] = [v for v in vocab_json.values() if isinstance(v, int)]
-    for name, values in sorted(ids.items()):
-        out_of_range = [i for i in values if not 0 <= i < vocab_size]
-        if out_of_range:
-            findings.error(
-                reasons.TOKENIZER_VOCABULARY_CHANGED,
-                f"{name}: token id {max(out_of_range)} is outside {upload.base.id}'s vocabulary "
-                f"(vocab_size {vocab_size}); added tokens would need a resized embedding, which imports do not allow.",
-                file=name,
-            )
-    if ids:
-        findings.checked("tokenizer.vocabulary_bounds", before)
-    elif shipped:
-        findings.check("tokenizer.vocabulary_bounds", Outcome.SKIPPED, "no token ids to check")
-
-
-def _template_in(name: str, document: Any, raw: bytes | None) -> Any:
-    if name == "chat_template.jinja":
-        return raw.decode("utf-8", errors="replace") if raw is not None else None
-    if isinstance(document, dict):
-        return document.get("chat_template")
-    return None
-
-
-def _reference_template(references: dict[str, bytes] | Any) -> Any:
-    for name in ("chat_template.jinja", "chat_template.json", "tokenizer_config.json"):
-        raw = references.get(name)
-        if raw is None:
-            continue
-        if name == "chat_template.jinja":
-            return raw.decode("utf-8", errors="replace")
-        document = _json_or_none(raw)
-        if isinstance(document, dict) and document.get("chat_template"):
-            return document["chat_template"]
-    return None
+        findings.checked(check, before, f"compared with base_models/{upload.base.id}/{name}")
 
 
 def _same_content(name: str, uploaded: bytes | None, reference: bytes) -> bool:
@@ -178,29 +125,10 @@ def _same_content(name: str, uploaded: bytes | None, reference: bytes) -> bool:
         return False
     if uploaded == reference:
         return True
-    if name.endswith(".json") and name != "tokenizer.json":
-        # Key order and whitespace are not content for small JSON files.
-        parsed = _json_or_none(uploaded)
-        return parsed is not None and bool(parsed == _json_or_none(reference))
+    if name.endswith(".json"):
+        # Key order and whitespace are not content.
+        try:
+            return bool(parse_json(uploaded) == parse_json(reference))
+        except JsonFileError:
+            return False
     return False
-
-
-def _json_or_none(raw: bytes | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return parse_json(raw)
-    except JsonFileError:
-        return None
-
-
-def _first_difference(reference: Any, shipped: Any) -> str:
-    if not isinstance(reference, str) or not isinstance(shipped, str):
-        return "reference"
-    ref_lines, new_lines = reference.splitlines(), shipped.splitlines()
-    matcher = difflib.SequenceMatcher(a=ref_lines, b=new_lines, autojunk=False)
-    for tag, i1, _i2, j1, _j2 in matcher.get_opcodes():
-        if tag != "equal":
-            line = (j1 if j1 < len(new_lines) else i1) + 1
-            return f"reference (first difference at line {line})"
-    return "reference (whitespace differs)"
