@@ -67,7 +67,7 @@ def pull_command(model_name: str, destination: Path, as_json: bool, quiet: bool)
     except PullFailed as error:
         refuse(ExitCode.API_ERROR, "NotFound", str(error), as_json=as_json)
     try:
-        with _progress(manifest, enabled=not (as_json or quiet)) as on_bytes:
+        with _progress(manifest, enabled=not (as_json or quiet) and sys.stderr.isatty()) as on_bytes:
             pull_model(store, manifest, destination, on_bytes)
     except PullFailed as error:
         refuse(ExitCode.API_ERROR, "VerificationFailed", str(error), as_json=as_json)

@@ -116,7 +116,8 @@ def _cache_dir(env: Mapping[str, str], settings: Settings) -> Path:
     if raw:
         folder = Path(raw).expanduser().absolute()
     else:
-        folder = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modelport" / "vllm-adapters"
+        home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+        folder = Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "modelport" / "vllm-adapters"
     if folder.is_relative_to(settings.models_dir):
         # A cache inside the local model store would look like models to it, and be swept as orphans.
         raise ServingConfigError(f"{CACHE_VARIABLE} ({folder}) must not be inside the model store.")
