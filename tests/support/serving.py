@@ -7,6 +7,8 @@ The environment it hands out (`env`) is what a vLLM process or a `modelport pull
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,13 +95,16 @@ class Deployment:
         self.services.close()
 
 
-def deploy(root: Path, kind: str, s3: S3Server | None) -> Deployment:
-    """A deployment under `root` with the model store on a local folder ("local") or on `s3` ("s3")."""
+def deploy(root: Path, kind: str, s3: S3Server | None, servable_base: Path | None = None) -> Deployment:
+    """A deployment under `root` with the model store on a local folder ("local") or on `s3` ("s3");
+    with `servable_base` (a folder of tiny_models.write_base), its tokenizer files are the base's references."""
     data_dir = root / "data"
     data_dir.mkdir(parents=True)
     config = tiny_models.servable_base_config()
     register_base(data_dir, BASE_ID, config)
     register_base(data_dir, TWIN_BASE_ID, config)
+    if servable_base is not None:
+        tiny_models.register_servable_base(data_dir, BASE_ID, servable_base)
     env = {"MODELPORT_DATA_DIR": str(data_dir)}
     config_path = None
     store_bucket = None
@@ -123,3 +128,25 @@ def deploy(root: Path, kind: str, s3: S3Server | None) -> Deployment:
     return Deployment(
         root=root, kind=kind, env=env, settings=settings, services=services, s3=s3, store_bucket=store_bucket
     )
+
+
+def publish_unchecked(store: ModelStore, model_name: str, folder: Path, *, base_id: str, weight_type: str) -> None:
+    """Publish `folder` as `model_name` without the gate: what a gate bug would let through, for the
+    load proof to catch."""
+    staged = store.stage(model_name, "unchecked")
+    files = []
+    for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
+        writer = staged.writer(path.name)
+        writer.write(data)
+        writer.commit()
+        files.append({"path": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = {
+        "format": "modelport.manifest/v1",
+        "model_name": model_name,
+        "job_id": str(uuid.uuid4()),
+        "base_model": base_id,
+        "weight_type": weight_type,
+        "files": files,
+    }
+    staged.publish(json.dumps(manifest).encode())

@@ -40,7 +40,7 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
     if manifest.weight_type == "full":
         tokenizer = model if all((model / name).is_file() for name in _TOKENIZER_FILES) else base
         try:
-            llm = LLM(model=str(model), tokenizer=str(tokenizer), **common)
+            llm = LLM(model=str(model), tokenizer=str(tokenizer), dtype=checkpoint_dtype(model), **common)
         except Exception as error:
             return EngineOutcome(engine=engine, loaded=False, error=_first_line(error))
         output = llm.generate([prompt], params, use_tqdm=False)[0]
@@ -52,7 +52,9 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
         )
     rank = int(json.loads((model / "adapter_config.json").read_text())["r"])
     max_rank = next((r for r in _VLLM_RANKS if r >= rank), rank)
-    llm = LLM(model=str(base), enable_lora=True, max_lora_rank=max_rank, max_loras=1, **common)
+    llm = LLM(
+        model=str(base), dtype=checkpoint_dtype(base), enable_lora=True, max_lora_rank=max_rank, max_loras=1, **common
+    )
     without = llm.generate([prompt], params, use_tqdm=False)[0]
     outcome = EngineOutcome(
         engine=engine,
@@ -72,6 +74,18 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
     with_adapter = llm.generate([prompt], params, lora_request=request, use_tqdm=False)[0]
     outcome.model_tokens = list(with_adapter.outputs[0].token_ids)
     return outcome
+
+
+def checkpoint_dtype(folder: Path) -> str:
+    """The dtype the checkpoint was saved in: the model is proven as it is, where vLLM's "auto" would
+    run a float32 checkpoint in half precision and so prove something else."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return "auto"
+    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
+    dtype = config.get("torch_dtype") or config.get("dtype") or text.get("torch_dtype") or text.get("dtype")
+    return dtype if dtype in ("float32", "bfloat16", "float16") else "auto"
 
 
 def lora_bindings(worker: Any, lora_id: int) -> list[dict[str, Any]]:

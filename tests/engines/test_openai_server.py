@@ -19,14 +19,13 @@ import httpx
 import pytest
 
 from modelport.db.keys_repository import KeyRepository
-from modelport.serving import tiny_models
+from tests.engines.conftest import MAX_TOKENS, PROMPT, Servable, run_reference
 from tests.support import s3_server as moto
 from tests.support.s3_server import S3Server
 from tests.support.server import TEST_KEY, Server, wait_for
 from tests.support.serving import BASE_ID, BUCKET, TWIN_BASE_ID, Deployment, deploy
 from tests.support.vllm_server import VllmServer
 from tests.support.vllm_venv import VllmVenv
-from tests.vllm.conftest import MAX_TOKENS, PROMPT, Servable, run_reference
 
 # A server start is bounded at 10 minutes on a loaded machine; pytest-timeout counts fixture set-up too.
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(1800)]
@@ -89,8 +88,7 @@ def stack(
     kind: str = request.param
     root = tmp_path_factory.mktemp(f"stack-{kind}")
     s3: S3Server | None = request.getfixturevalue("s3_server") if kind == "s3" else None
-    deployment = deploy(root, kind, s3)
-    tiny_models.register_servable_base(deployment.settings.data_dir, BASE_ID, servable.base)
+    deployment = deploy(root, kind, s3, servable.base)
     api = Server(deployment.settings.data_dir, deployment.env)
     vllm_env = {**deployment.env, "MODELPORT_VLLM_BASE": BASE_ID, "MODELPORT_VLLM_CACHE_DIR": str(root / "cache")}
     if kind == "s3":
