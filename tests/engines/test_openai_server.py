@@ -105,8 +105,10 @@ def stack(
         deployment.close()
 
 
-def test_the_plugin_reports_itself_at_start(stack: Stack) -> None:
+def test_the_plugin_describes_itself_on_first_use(stack: Stack) -> None:
+    stack.vllm.complete("tiny-qwen3-offline-20261202-zzzz", PROMPT)
     line = stack.vllm.wait_for_log("modelport resolver: serving LoRA imports of base 'tiny-qwen3'")
+    assert line.startswith("(APIServer pid=")  # the process that resolves, through vLLM's log handler
     assert ("from default;" in line) if stack.kind == "s3" else ("from every workspace;" in line)
 
 

@@ -88,7 +88,7 @@ def test_register_stops_with_the_sentence(env: dict[str, str], monkeypatch: pyte
     for name, value in {**env, "MODELPORT_VLLM_BASE": ""}.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as stopped:
-        vllm_plugin.register()
+        vllm_plugin.register()  # before it imports vLLM, which this venv lacks
     assert str(stopped.value.code).startswith("modelport vLLM plugin: MODELPORT_VLLM_BASE is not set")
 
 

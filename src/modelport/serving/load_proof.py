@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from modelport.serving.manifest import Manifest
 
@@ -59,10 +59,6 @@ class EngineOutcome:
     model_tokens: list[int] | None = None
     bindings: list[Binding] | None = None
     adapter_tensor_pairs: int | None = None
-
-
-class Engine(Protocol):
-    def __call__(self, base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: int) -> EngineOutcome: ...
 
 
 def choose_engine(requested: str | None) -> str:

@@ -31,7 +31,7 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
         try:
             loaded, info = AutoModelForCausalLM.from_pretrained(str(model), dtype="auto", output_loading_info=True)
         except Exception as error:
-            return EngineOutcome(engine=engine, loaded=False, error=_first_line(error))
+            return EngineOutcome(engine=engine, loaded=False, error=_summary(error))
         problems = {kind: info.get(kind) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
         problems = {kind: keys for kind, keys in problems.items() if keys}
         if problems:
@@ -60,7 +60,7 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
     try:
         adapted = PeftModel.from_pretrained(base_model, str(model))
     except Exception as error:
-        outcome.error = _first_line(error)
+        outcome.error = _summary(error)
         return outcome
     outcome.loaded = True
     outcome.bindings = _bindings(adapted, shapes)
@@ -114,6 +114,6 @@ def _pad_id(tokenizer: Any) -> int:
     return 0
 
 
-def _first_line(error: BaseException) -> str:
+def _summary(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text[:500]

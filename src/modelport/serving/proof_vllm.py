@@ -42,7 +42,7 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
         try:
             llm = LLM(model=str(model), tokenizer=str(tokenizer), dtype=checkpoint_dtype(model), **common)
         except Exception as error:
-            return EngineOutcome(engine=engine, loaded=False, error=_first_line(error))
+            return EngineOutcome(engine=engine, loaded=False, error=_summary(error))
         output = llm.generate([prompt], params, use_tqdm=False)[0]
         return EngineOutcome(
             engine=engine,
@@ -67,7 +67,7 @@ def prove(base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: 
     try:
         llm.llm_engine.add_lora(request)
     except Exception as error:
-        outcome.error = _first_line(error)
+        outcome.error = _summary(error)
         return outcome
     outcome.loaded = True
     outcome.bindings = [Binding(**entry) for entry in llm.collective_rpc(lora_bindings, args=(1,))[0]]
@@ -125,6 +125,7 @@ def _tensor_pairs(path: Path) -> int:
         return sum(1 for key in handle.keys() if ".lora_A." in key)  # noqa: SIM118 - safe_open is not a dict
 
 
-def _first_line(error: BaseException) -> str:
+def _summary(error: BaseException) -> str:
+    """vLLM's errors end with the line that says what went wrong; tracebacks before it are noise here."""
     text = str(error).strip() or type(error).__name__
-    return text.splitlines()[-1][:500] if "\n" in text else text[:500]
+    return text.splitlines()[-1][:500]

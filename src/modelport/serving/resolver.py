@@ -54,7 +54,7 @@ class AdapterResolver:
         jobs: JobLookup | None,
         logger: logging.Logger,
     ) -> None:
-        self._config = config
+        self.config = config
         self._store = store
         self._jobs = jobs
         self._logger = logger
@@ -76,7 +76,7 @@ class AdapterResolver:
         return resolved
 
     def _resolve(self, model_name: str) -> Resolved:
-        config = self._config
+        config = self.config
         try:
             check_plain_name(model_name)  # before the name is used as a folder of the cache
         except StorageError:
@@ -119,7 +119,7 @@ class AdapterResolver:
         return Resolved(model_name=model_name, path=self._verified_copy(manifest, cached), manifest=manifest)
 
     def _check_workspace(self, manifest: Manifest) -> None:
-        allowed = self._config.workspaces
+        allowed = self.config.workspaces
         if allowed is None:
             return
         assert self._jobs is not None

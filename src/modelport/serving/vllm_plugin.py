@@ -47,11 +47,10 @@ def open_resolver() -> AdapterResolver:
         jobs = JobLookup.open(config.settings.database_url) if config.workspaces is not None else None
     except (ServingConfigError, StorageConfigError) as error:
         raise SystemExit(f"modelport vLLM plugin: {error}") from None
-    logger.info("modelport resolver: %s", _describe(config))
     return AdapterResolver(config, store, jobs, logger)
 
 
-def _describe(config: ServingConfig) -> str:
+def describe(config: ServingConfig) -> str:
     allowed = ", ".join(sorted(config.workspaces)) if config.workspaces is not None else "every workspace"
     return f"serving LoRA imports of base {config.base_model!r} from {allowed}; verified copies in {config.cache_dir}"
 
@@ -61,7 +60,14 @@ def _vllm_resolver(resolver: AdapterResolver) -> Any:
     from vllm.lora.resolver import LoRAResolver
 
     class ModelportResolver(LoRAResolver):  # type: ignore[misc]  # vLLM is untyped here
+        described = False
+
         async def resolve_lora(self, base_model_name: str, lora_name: str) -> Any:
+            if not self.described:
+                # Said on first use, not at registration: vLLM sets up its log handler only after
+                # parsing its arguments, and only the API process, which resolves, gets here.
+                logger.info("modelport resolver: %s", describe(resolver.config))
+                self.described = True
             # Store reads and hashing block: keep them off vLLM's event loop.
             outcome = await asyncio.to_thread(resolver.resolve, lora_name)
             if isinstance(outcome, Refusal):
