@@ -128,6 +128,30 @@ def test_an_imported_adapter_is_served_by_its_model_name(stack: Stack, vllm_venv
     assert job["model_name"] in [m["id"] for m in models]
 
 
+EVERY_MODULE = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"targets": EVERY_MODULE, "use_rslora": True},  # the MLP's packed gate_up_proj; alpha / sqrt(r)
+        {"targets": ("q_proj", "v_proj"), "lora_alpha": 32},
+    ],
+    ids=["every-module-rslora", "q-v-alpha32"],
+)
+def test_other_adapters_the_gate_accepts_serve_as_peft_applies_them(
+    stack: Stack, vllm_venv: VllmVenv, options: dict[str, Any]
+) -> None:
+    upload = stack.deployment.write_lora(seed=21, **options)
+    job = stack.import_via_api(upload)
+    assert job["status"] == "SUCCESSED", job
+
+    served = stack.vllm.tokens(job["model_name"], PROMPT)
+
+    reference = run_reference(vllm_venv, "peft", stack.servable.base, upload, PROMPT, MAX_TOKENS)
+    assert served == reference["adapter"] != reference["base"]
+
+
 def test_an_unknown_name_is_refused(stack: Stack) -> None:
     stack.refused("tiny-qwen3-offline-20261202-none", "unknown")
 

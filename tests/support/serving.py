@@ -12,6 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from modelport.catalog.catalog import load_catalog
 from modelport.db.keys_repository import KeyRepository
@@ -52,9 +53,11 @@ class Deployment:
         self._count[0] += 1
         return self.uploads / f"{stem}-{self._count[0]}"
 
-    def write_lora(self, stem: str = "lora", *, seed: int = 1, rank: int = 8, base_id: str = BASE_ID) -> Path:
+    def write_lora(
+        self, stem: str = "lora", *, seed: int = 1, rank: int = 8, base_id: str = BASE_ID, **options: Any
+    ) -> Path:
         folder = self.new_upload(stem)
-        tiny_models.write_lora(folder, base_id, tiny_models.servable_base_config(), seed=seed, rank=rank)
+        tiny_models.write_lora(folder, base_id, tiny_models.servable_base_config(), seed=seed, rank=rank, **options)
         return folder
 
     def import_folder(

@@ -114,14 +114,24 @@ def register_servable_base(data_dir: Path, base_id: str, base_folder: Path) -> P
     return path
 
 
-def write_lora(folder: Path, base_id: str, config: Mapping[str, Any], *, seed: int = 1, rank: int = 8) -> None:
-    """A rank-`rank` adapter on every attention projection, strong enough to change greedy output."""
+def write_lora(
+    folder: Path,
+    base_id: str,
+    config: Mapping[str, Any],
+    *,
+    seed: int = 1,
+    rank: int = 8,
+    targets: tuple[str, ...] = TARGETS,
+    **overrides: Any,
+) -> None:
+    """A rank-`rank` adapter (every attention projection by default), strong enough to change greedy
+    output; `overrides` go into adapter_config.json (e.g. use_rslora, lora_alpha)."""
     architecture = Architecture.from_config(config)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "adapter_config.json").write_text(
-        json.dumps(adapter_config(base_id, rank=rank, targets=TARGETS), indent=2)
+        json.dumps(adapter_config(base_id, rank=rank, targets=targets, **overrides), indent=2)
     )
-    specs = lora_tensors(architecture, rank=rank, targets=TARGETS)
+    specs = lora_tensors(architecture, rank=rank, targets=targets)
     write_safetensors(folder / "adapter_model.safetensors", specs, _weights(seed, LORA_SCALE), {"format": "pt"})
 
 
