@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "base-models": "modelport.cli.user_commands:base_models_command",
     "validate": "modelport.cli.user_commands:validate_command",
     "report": "modelport.cli.user_commands:report_command",
+    "pull": "modelport.cli.serving_commands:pull_command",
+    "verify-serving": "modelport.cli.serving_commands:verify_serving_command",
 }
 
 

@@ -89,3 +89,38 @@ def sample_base(base_id: str, model_type: str, hidden_size: int, layers: int, vo
         path.unlink()
         raise click.ClickException(str(error)) from None
     click.echo(f"Registered base model {base_id!r} at {path}.")
+
+
+@sample.command("servable")
+@click.option("--id", "base_id", default="tiny-qwen3", show_default=True, help="Id to register the base under.")
+@click.option(
+    "--base-out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the base."
+)
+@click.option(
+    "--uploads-out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the uploads."
+)
+def sample_servable(base_id: str, base_out: Path, uploads_out: Path) -> None:
+    """A tiny Qwen3 base that vLLM and transformers run on a CPU, registered in the catalog, and uploads for it.
+
+    \b
+    BASE_OUT: config.json, model.safetensors (float32), a trained byte-level BPE tokenizer: serve it as --model.
+    UPLOADS_OUT/lora/          a rank-8 adapter that changes the base's output
+    UPLOADS_OUT/full/          a full fine-tune with the base's tokenizer
+    UPLOADS_OUT/smaller-base/  an adapter trained on a base half as wide: vLLM serves it, the gate refuses it
+    UPLOADS_OUT/half-rows/     an adapter whose lora_B has half its rows: likewise
+    """
+    settings = load_settings()
+    from modelport.serving import tiny_models
+
+    try:
+        config = tiny_models.write_base(base_out)
+    except ImportError as error:
+        raise click.ClickException(
+            f"Training the tokenizer needs the tokenizers library ({error}); pip install 'modelport[vllm]'."
+        ) from None
+    path = tiny_models.register_servable_base(settings.data_dir, base_id, base_out)
+    tiny_models.write_lora(uploads_out / "lora", base_id, config)
+    tiny_models.write_full(uploads_out / "full", base_out)
+    tiny_models.write_blind_spots(uploads_out, base_id, config)
+    click.echo(f"Wrote the base {base_id!r} to {base_out} and registered it at {path} (restart `serve` to load it).")
+    click.echo(f"Wrote uploads to {uploads_out}: lora/, full/, smaller-base/, half-rows/.")
