@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.storage.interface import ModelStore, StorageError
-from modelport.storage.local_models import MANIFEST_NAME, check_plain_name
+from modelport.storage.interface import MANIFEST_NAME, ModelStore, StorageError
+from modelport.storage.local_models import check_plain_name
 from modelport.strict_json import JsonFileError, parse_json
 
 FORMAT = "modelport.manifest/v1"

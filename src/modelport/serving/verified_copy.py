@@ -19,8 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelport.serving.manifest import Manifest, ManifestFile
-from modelport.storage.interface import ModelStore
-from modelport.storage.local_models import MANIFEST_NAME
+from modelport.storage.interface import MANIFEST_NAME, ModelStore
 
 CHUNK_BYTES = 8 * 1024 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
