@@ -28,7 +28,15 @@ SKIP_MESSAGE = (
     "PostgreSQL is not reachable at {url}; set MODELPORT_TEST_POSTGRES_URL=postgresql://USER@HOST:PORT/DB "
     "(a role that may create databases) to run the PostgreSQL tests."
 )
-TABLES = ("import_jobs", "job_counts", "api_keys", "workspaces")
+TABLES = (
+    "webhook_attempts",
+    "webhook_messages",
+    "webhook_endpoints",
+    "import_jobs",
+    "job_counts",
+    "api_keys",
+    "workspaces",
+)
 
 
 def _admin_url() -> tuple[str, bool]:
