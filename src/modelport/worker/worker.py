@@ -24,6 +24,7 @@ from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
+from modelport.worker.webhook_sender import WebhookSender
 
 logger = logging.getLogger("modelport.worker")
 
@@ -60,6 +61,7 @@ class Worker:
             services.settings, services.storage, services.catalog, inspect or in_process(services.storage)
         )
         self._reaper = Reaper(services)
+        self._webhooks = WebhookSender(services.outbox, services.settings, self.owner)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._runs: dict[str, _Run] = {}
@@ -80,6 +82,7 @@ class Worker:
             self._spawn(self._slot_loop, f"worker-slot-{index}")
         self._spawn(self._heartbeat_loop, "worker-heartbeat")
         self._spawn(self._reaper_loop, "worker-reaper")
+        self._spawn(lambda: self._webhooks.run(self._delivering), "worker-webhooks")
         logger.info("worker %s started with %d slot(s)", self.owner, self._concurrency)
 
     def stop(self, grace_seconds: float = 30.0) -> None:
@@ -104,6 +107,10 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
+    def _delivering(self) -> bool:
+        # Webhooks go on while imports finish during a graceful stop: their events are the last ones.
+        return not self._stopping.is_set() or bool(self.running_jobs())
+
     # -- loops --------------------------------------------------------------------------------------
 
     def _slot_loop(self) -> None:
@@ -120,6 +127,7 @@ class Worker:
                 self._wake.wait(self._settings.poll_seconds)
                 self._wake.clear()
                 continue
+            self._webhooks.wake()  # the claim wrote an import.running event if anyone listens
             self._execute(claim)
 
     def _heartbeat_loop(self) -> None:
@@ -182,6 +190,7 @@ class Worker:
         if not finished:
             self._after_lost_finish(job.job_id, job.model_name, result.status)
             return
+        self._webhooks.wake()
         # Earlier attempts of this job (a crashed process, a lost lease) may have left staging data.
         self._services.model_store.sweep_staging(job.model_name)
         logger.info(
