@@ -123,6 +123,10 @@ def test_the_operator_cli_lists_and_removes_endpoints_and_refuses_private_ones(t
         endpoint_id in listed.stdout and "team-a" in listed.stdout and "import.running,import.failed" in listed.stdout
     )
     assert secret not in listed.stdout and secret not in modelport(env, "webhooks", "list", "--json").stdout
+    every = modelport(env, "webhooks", "deliveries", "--workspace", "team-a")
+    assert endpoint_id in every.stdout and "No deliveries yet" in every.stdout
+    unknown = modelport(env, "webhooks", "deliveries", "ep_" + "0" * 32)
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr
     bad_event = modelport(env, "webhooks", "add", "--url", "https://93.184.216.34/", "--events", "import.deleted")
     assert bad_event.returncode == 1 and "'import.deleted' is not an event" in bad_event.stderr
     removed = modelport(env, "webhooks", "remove", endpoint_id)

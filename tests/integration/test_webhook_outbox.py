@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from collections import Counter
 
 import pytest
@@ -17,9 +18,10 @@ from modelport.db.transitions import change_status
 from modelport.db.webhook_outbox import AttemptOutcome
 from modelport.domain.job_object import job_object
 from modelport.domain.jobs import JobStatus
-from modelport.domain.webhooks import DeliveryStatus
+from modelport.domain.webhooks import DEFAULT_EVENTS, DeliveryStatus
 from modelport.services import Services
 from modelport.webhooks.retry import RetryPolicy
+from modelport.webhooks.signing import Secret
 from tests.support.webhook_events import REPORT, add_endpoint, attempts, finish_job, messages, new_job
 
 URL = "https://93.184.216.34/hooks"  # a public address: accepted without DNS, never connected to here
@@ -245,3 +247,10 @@ def test_old_ended_deliveries_are_pruned_and_pending_ones_kept(services: Service
     (left,) = messages(services)
     assert left["status"] == "pending" and left["message_id"] != ended.message_id
     assert attempts(services, ended.message_id) == []
+
+
+def test_a_failed_insert_keeps_the_secret_out_of_the_error(services: Services) -> None:
+    secret = Secret.generate()
+    with pytest.raises(RuntimeError) as raised:
+        services.webhook_endpoints.add(999_999, URL, DEFAULT_EVENTS, secret)  # no such workspace
+    assert secret.reveal() not in "".join(traceback.format_exception(raised.value))

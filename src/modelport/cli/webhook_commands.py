@@ -105,26 +105,44 @@ def remove_endpoint(endpoint_id: str) -> None:
 
 
 @webhooks.command("deliveries")
-@click.argument("endpoint_id")
+@click.argument("endpoint_id", required=False)
+@click.option("--workspace", default=None, help="Without ENDPOINT_ID: only this workspace's endpoints.")
 @click.option("--limit", default=DEFAULT_DELIVERIES, show_default=True, type=click.IntRange(1, MAX_DELIVERIES),
-              help="How many of the latest deliveries.")  # fmt: skip
+              help="How many of the latest deliveries, per endpoint.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every attempt.")
-def list_deliveries(endpoint_id: str, limit: int, as_json: bool) -> None:
-    """The latest deliveries of ENDPOINT_ID, newest first, with their attempts."""
+def list_deliveries(endpoint_id: str | None, workspace: str | None, limit: int, as_json: bool) -> None:
+    """The latest deliveries of ENDPOINT_ID (or of every endpoint), newest first, with their attempts."""
+    use_cases = _webhooks()
     try:
-        deliveries = _webhooks().deliveries(None, endpoint_id, limit)
+        if endpoint_id is not None:
+            endpoints = [use_cases.endpoint(None, endpoint_id)]
+        else:
+            endpoints = [e for e in use_cases.list_endpoints(None) if workspace is None or e.workspace == workspace]
+        shown = [(endpoint, use_cases.deliveries(None, endpoint.endpoint_id, limit)) for endpoint in endpoints]
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     if as_json:
-        click.echo(json.dumps([delivery_object(d) for d in deliveries], indent=2, ensure_ascii=False))
+        document = [
+            {
+                **endpoint_object(endpoint),
+                "workspace": endpoint.workspace,
+                "deliveries": [delivery_object(d) for d in found],
+            }
+            for endpoint, found in shown
+        ]
+        click.echo(json.dumps(document if endpoint_id is None else document[0], indent=2, ensure_ascii=False))
         return
-    if not deliveries:
-        click.echo("No deliveries yet: events are sent when this workspace's jobs change status.")
-        return
-    for delivery in deliveries:
-        click.echo(_summary(delivery))
-        for attempt in delivery.attempts:
-            click.echo("    " + _attempt_line(attempt))
+    if not shown:
+        click.echo("No webhook endpoints. Add one with: modelport webhooks add --workspace default --url URL")
+    for endpoint, found in shown:
+        if endpoint_id is None:
+            click.echo(f"{endpoint.endpoint_id} ({endpoint.workspace}) {endpoint.url}")
+        if not found:
+            click.echo("  No deliveries yet: events are sent when this workspace's jobs change status.")
+        for delivery in found:
+            click.echo("  " + _summary(delivery))
+            for attempt in delivery.attempts:
+                click.echo("      " + _attempt_line(attempt))
 
 
 @webhooks.command("redeliver")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy.exc import DBAPIError
 
 from modelport.clock import now_ms
 from modelport.db.engine import read_transaction, write_transaction
@@ -48,16 +49,21 @@ class WebhookEndpoints:
                 raise OperationDenied(
                     f"A workspace can have at most {MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints; remove one first."
                 )
-            connection.execute(
-                webhook_endpoints.insert().values(
-                    endpoint_id=endpoint_id,
-                    workspace_id=workspace_id,
-                    url=url,
-                    events=",".join(event.value for event in events),
-                    secret=secret.reveal(),
-                    created_at_ms=now_ms(),
+            try:
+                connection.execute(
+                    webhook_endpoints.insert().values(
+                        endpoint_id=endpoint_id,
+                        workspace_id=workspace_id,
+                        url=url,
+                        events=",".join(event.value for event in events),
+                        secret=secret.reveal(),
+                        created_at_ms=now_ms(),
+                    )
                 )
-            )
+            except DBAPIError as error:
+                # SQLAlchemy's message lists the statement's parameters, the secret among them.
+                cause = type(error.orig).__name__
+                raise RuntimeError(f"storing webhook endpoint {endpoint_id} failed ({cause})") from None
         found = self.get(endpoint_id, workspace_id)
         assert found is not None
         return found

@@ -89,7 +89,7 @@ class Webhooks:
     def deliveries(
         self, workspace_id: int | None, raw_endpoint_id: str, limit: int = DEFAULT_DELIVERIES
     ) -> list[Delivery]:
-        endpoint = self._require_endpoint(workspace_id, raw_endpoint_id)
+        endpoint = self.endpoint(workspace_id, raw_endpoint_id)
         return self._outbox.deliveries(endpoint.endpoint_id, max(1, min(limit, MAX_DELIVERIES)))
 
     def redeliver(self, workspace_id: int | None, raw_message_id: str, raw_endpoint_id: str | None = None) -> Delivery:
@@ -107,7 +107,8 @@ class Webhooks:
             raise delivery_not_found(raw_message_id)
         return queued
 
-    def _require_endpoint(self, workspace_id: int | None, raw_endpoint_id: str) -> WebhookEndpoint:
+    def endpoint(self, workspace_id: int | None, raw_endpoint_id: str) -> WebhookEndpoint:
+        """One endpoint; NotFound if it does not exist or belongs to another workspace."""
         endpoint_id = normalize_id(raw_endpoint_id, "ep_")
         endpoint = self._endpoints.get(endpoint_id, workspace_id) if endpoint_id else None
         if endpoint is None:

@@ -1,5 +1,6 @@
 """The worker: N slots that claim jobs, a heartbeat that keeps their leases and records progress,
-and a graceful stop that lets running imports finish or hands them back.
+the webhook delivery loop (webhook_sender), and a graceful stop that lets running imports finish
+or hands them back.
 
 A job is finished only through `JobRepository.finish`, which succeeds only for the lease owner; a
 worker that lost its lease (paused, partitioned) stops copying and leaves the job to its new owner.
