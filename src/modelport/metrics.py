@@ -1,5 +1,6 @@
 """Prometheus metrics: jobs by status (read from the database at scrape time), claims, queue wait,
-bytes imported, import durations, and HTTP request counts and latencies by route template.
+bytes imported, import durations, webhook attempts, and HTTP request counts and latencies by route
+template.
 
 One registry per process: `serve` exposes it at /metrics; `modelport worker --metrics-port` serves
 the worker's own. Route templates (not raw paths) label HTTP metrics, so cardinality stays fixed.
@@ -48,6 +49,12 @@ IMPORT_DURATION = Histogram(
     "Duration of one import attempt, by outcome.",
     ["outcome"],
     buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200),
+    registry=REGISTRY,
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "modelport_webhook_attempts_total",
+    "Webhook delivery attempts, by what followed: delivered, retry (a later attempt is due), failed (given up).",
+    ["outcome"],
     registry=REGISTRY,
 )
 

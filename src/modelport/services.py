@@ -21,6 +21,8 @@ from modelport.db.job_writes import JobWrites
 from modelport.db.keys_repository import KeyRepository
 from modelport.db.migrations import ensure_schema
 from modelport.db.quotas import QuotaRepository
+from modelport.db.webhook_endpoints import WebhookEndpoints
+from modelport.db.webhook_outbox import WebhookOutbox
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from modelport.storage.interface import ModelStore
@@ -38,6 +40,8 @@ class Services:
     quotas: QuotaRepository
     catalog: Catalog
     storage: StorageRegistry
+    webhook_endpoints: WebhookEndpoints
+    outbox: WebhookOutbox
     _job_listeners: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,4 +85,6 @@ def open_services(settings: Settings) -> Services:
         quotas=QuotaRepository(engine),
         catalog=catalog,
         storage=storage,
+        webhook_endpoints=WebhookEndpoints(engine),
+        outbox=WebhookOutbox(engine),
     )

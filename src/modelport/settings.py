@@ -36,6 +36,14 @@ class Settings:
     # The PENDING jobs a workspace may hold unless the operator sets its own limit (`quotas set`):
     # a runaway client cannot grow the queue, and everybody's claims, without bound.
     default_max_pending: int = 10_000
+    # Webhooks (webhooks/, worker/webhook_sender.py): which addresses may receive them, and how
+    # deliveries are timed and retried.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_backoff_seconds: float = 5.0
+    webhooks_max_backoff_seconds: float = 3600.0
+    webhooks_max_age_seconds: float = 86400.0
+    webhooks_concurrency: int = 8
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -80,6 +88,12 @@ class Settings:
             validation_wall_seconds=_float(env, "MODELPORT_VALIDATION_WALL_SECONDS", 300.0),
             validation_processes=_int(env, "MODELPORT_VALIDATION_PROCESSES", 2),
             default_max_pending=_int(env, "MODELPORT_DEFAULT_MAX_PENDING", 10_000),
+            webhooks_allow_private=_flag(env, "MODELPORT_WEBHOOKS_ALLOW_PRIVATE"),
+            webhooks_timeout_seconds=_float(env, "MODELPORT_WEBHOOKS_TIMEOUT_SECONDS", 10.0),
+            webhooks_backoff_seconds=_float(env, "MODELPORT_WEBHOOKS_BACKOFF_SECONDS", 5.0),
+            webhooks_max_backoff_seconds=_float(env, "MODELPORT_WEBHOOKS_MAX_BACKOFF_SECONDS", 3600.0),
+            webhooks_max_age_seconds=_float(env, "MODELPORT_WEBHOOKS_MAX_AGE_SECONDS", 86400.0),
+            webhooks_concurrency=_int(env, "MODELPORT_WEBHOOKS_CONCURRENCY", 8),
         )
 
 
@@ -115,6 +129,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}.")
     return value
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (or true/false), got {env.get(name)!r}.")
 
 
 class SettingsError(ValueError):

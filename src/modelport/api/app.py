@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from modelport import __version__
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.errors import install_error_handlers
-from modelport.api.routes import extensions, imports, operations
+from modelport.api.routes import extensions, imports, operations, webhooks
 from modelport.console import router as console_router
 from modelport.db.job_counts import status_counts
 from modelport.metrics import watch_job_counts
@@ -19,6 +19,7 @@ from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
 from modelport.usecases.dry_run import DryRuns
 from modelport.usecases.imports import ImportJobs
+from modelport.usecases.webhooks import Webhooks
 
 
 def create_app(services: Services, inspect: Inspector | None = None) -> FastAPI:
@@ -43,11 +44,13 @@ def create_app(services: Services, inspect: Inspector | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.imports = ImportJobs(services, DryRuns(inspect or in_process(services.storage)))
+    app.state.webhooks = Webhooks.over(services)
     watch_job_counts(lambda: status_counts(services.engine))
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(imports.router)
     app.include_router(extensions.router)
+    app.include_router(webhooks.router)
     app.include_router(operations.router)
     app.include_router(console_router)  # the web console's files, outside the OpenAPI document
     _tidy_openapi(app)

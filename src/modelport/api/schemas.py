@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 
 from modelport.domain.errors import InvalidParameter
+from modelport.domain.job_object import job_object as job_object  # the webhook outbox writes it too
 from modelport.domain.jobs import Job, JobFilter, JobStatus, NewJob, Phase, StorageInfo, WeightType, format_gmt
 from modelport.domain.storage_names import (
     BUCKET_NAME_PATTERN,
@@ -230,26 +231,6 @@ def progress_object(job: Job) -> dict[str, Any]:
     }
     if progress.updated_at_ms is not None:
         body["updated_at"] = format_gmt(progress.updated_at_ms)
-    return body
-
-
-def job_object(job: Job, *, include_weight_type: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "job_id": job.job_id,
-        "model_name": job.model_name,
-        "display_name": job.display_name,
-        "source": "OSS",
-    }
-    if include_weight_type:
-        body["weight_type"] = job.weight_type.value
-    body["storage_info"] = {
-        "bucket_name": job.storage.bucket_name,
-        "object_key": job.storage.object_key,
-    }
-    body["status"] = job.status.value
-    body["gmt_create"] = job.gmt_create
-    if job.status == JobStatus.FAILED:
-        body["error_code"] = job.error_code or "The import failed."
     return body
 
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "worker": "modelport.cli.worker_commands:worker_command",
     "keys": "modelport.cli.operator_commands:keys",
     "db": "modelport.cli.operator_commands:db",
+    "webhooks": "modelport.cli.webhook_commands:webhooks",
     "sample": "modelport.cli.sample_commands:sample",
     "import": "modelport.cli.user_commands:import_command",
     "watch": "modelport.cli.user_commands:watch_command",
@@ -55,6 +56,7 @@ def main() -> None:
     \b
     Run the service:       modelport serve
     Manage API keys:       modelport keys create --workspace default
+    Signed webhooks:       modelport webhooks add --workspace default --url URL
     Try an upload:         modelport sample lora --base-model qwen3-8b \\
                                --out ./modelport-data/buckets/my-bucket/models/my-lora/
     Import a model:        modelport import --base-model qwen3-8b --weight-type lora \\

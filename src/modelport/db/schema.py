@@ -139,3 +139,56 @@ workspace_storage = Table(
 def count_shard(job_id: str) -> int:
     """The counter shard of a job: stable for the job's life, so its +1 and -1 meet on one row."""
     return zlib.crc32(job_id.encode()) % COUNT_SHARDS
+
+
+# -- webhooks (domain/webhooks.py) ---------------------------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("endpoint_id", String(40), primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("events", String(200), nullable=False),  # event types, comma-separated
+    # The signing secret itself (`whsec_...`), not a hash: HMAC signing needs the key on every
+    # delivery. It leaves the database only into a signature (and once, at creation, to its owner).
+    Column("secret", String(100), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_webhook_endpoints_workspace", "workspace_id", "created_at_ms"),
+)
+
+# The outbox: one row per event and endpoint, written in the transaction of the job's status change
+# (db/transitions.py), so an event exists exactly when its change committed. `next_attempt_at_ms`
+# is both the retry schedule and the lease: a sender that claims a row pushes it past its own
+# deadline, so a sender that dies mid-delivery only delays the row.
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.endpoint_id"), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("job_id", String(36), nullable=False),  # no foreign key: a deleted job's event still goes out
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("retry_from_ms", BigInteger, nullable=False),  # the retry window's start (reset by a redeliver)
+    Column("next_attempt_at_ms", BigInteger, nullable=True),
+    Column("lease_owner", String(200), nullable=True),
+    Column("delivered_at_ms", BigInteger, nullable=True),
+    Index("ix_webhook_messages_due", "status", "next_attempt_at_ms"),
+    Index("ix_webhook_messages_endpoint", "endpoint_id", "created_at_ms"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), ForeignKey("webhook_messages.message_id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Index("ix_webhook_attempts_message", "message_id", "attempt"),
+)

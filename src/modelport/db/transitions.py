@@ -2,8 +2,8 @@
 
 `change_status` refuses a change the domain's TRANSITIONS table does not allow, updates the row
 only if it is still in the expected status (and matches any extra condition, such as the lease
-owner), and moves the job's count in the same transaction. No row back means someone else won:
-the caller backs off.
+owner), and moves the job's count and writes the webhook events of the change (db/webhook_outbox.py)
+in the same transaction. No row back means someone else won: the caller backs off.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, Row, update
 
 from modelport.db.job_counts import move_count
 from modelport.db.schema import import_jobs
+from modelport.db.webhook_outbox import enqueue_job_event
 from modelport.domain.jobs import TRANSITIONS, JobStatus
 
 
@@ -43,4 +44,6 @@ def change_status(
     ).first()
     if row is not None:
         move_count(connection, row.workspace_id, job_id, old, new)
+        # In the change's own transaction: the event exists exactly when the change committed.
+        enqueue_job_event(connection, job_id, row.workspace_id, new)
     return row

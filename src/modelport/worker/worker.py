@@ -1,5 +1,6 @@
 """The worker: N slots that claim jobs, a heartbeat that keeps their leases and records progress,
-and a graceful stop that lets running imports finish or hands them back.
+the webhook delivery loop (webhook_sender), and a graceful stop that lets running imports finish
+or hands them back.
 
 A job is finished only through `JobQueue.finish`, which succeeds only for the lease owner; a
 worker that lost its lease (paused, partitioned) stops copying and leaves the job to its new owner.
@@ -29,6 +30,7 @@ from modelport.pipeline.stopping import CopyCancelled
 from modelport.services import Services
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
+from modelport.worker.webhook_sender import WebhookSender
 
 logger = logging.getLogger("modelport.worker")
 
@@ -66,6 +68,7 @@ class Worker:
             services.settings, services.storage, services.catalog, inspect or in_process(services.storage)
         )
         self._reaper = Reaper(services)
+        self._webhooks = WebhookSender(services.outbox, services.settings, self.owner)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._runs: dict[str, _Run] = {}
@@ -86,6 +89,7 @@ class Worker:
             self._spawn(self._slot_loop, f"worker-slot-{index}")
         self._spawn(self._heartbeat_loop, "worker-heartbeat")
         self._spawn(self._reaper_loop, "worker-reaper")
+        self._spawn(lambda: self._webhooks.run(self._delivering), "worker-webhooks")
         logger.info("worker %s started with %d slot(s)", self.owner, self._concurrency)
 
     def stop(self, grace_seconds: float = 30.0) -> None:
@@ -110,6 +114,10 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
+    def _delivering(self) -> bool:
+        # Webhooks go on while imports finish during a graceful stop: their events are the last ones.
+        return not self._stopping.is_set() or bool(self.running_jobs())
+
     # -- loops --------------------------------------------------------------------------------------
 
     def _slot_loop(self) -> None:
@@ -126,6 +134,7 @@ class Worker:
                 self._wake.wait(self._settings.poll_seconds)
                 self._wake.clear()
                 continue
+            self._webhooks.wake()  # the claim wrote an import.running event if anyone listens
             self._execute(claim)
 
     def _heartbeat_loop(self) -> None:
@@ -193,6 +202,7 @@ class Worker:
                 return
             self._after_lost_finish(job.job_id, job.model_name, result.status)
             return
+        self._webhooks.wake()
         # Earlier attempts of this job (a crashed process, a lost lease) may have left staging data.
         self._services.model_store.sweep_staging(job.model_name)
         logger.info(
