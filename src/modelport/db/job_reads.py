@@ -148,6 +148,24 @@ class JobReads:
         """Which of `names` belong to a RUNNING job (their staging data may be in use)."""
         return self._names_where(names, JobStatus.RUNNING)
 
+    def live_model_names(self, names: Sequence[str]) -> set[str]:
+        """Which of `names` belong to a RUNNING or SUCCESSED job (the blob collector keeps their
+        references)."""
+        return self._names_where(names, JobStatus.RUNNING) | self._names_where(names, JobStatus.SUCCEEDED)
+
+    def by_model_names(self, names: Sequence[str]) -> list[Job]:
+        """The jobs of these model names, oldest first."""
+        if not names:
+            return []
+        query = (
+            select(*JOB_COLUMNS)
+            .where(import_jobs.c.model_name.in_(list(names)))
+            .order_by(import_jobs.c.created_at_ms, import_jobs.c.job_id)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [job_from_row(row._mapping) for row in rows]
+
     def close(self) -> None:
         """Close the connections the fast reads keep outside the engine's pool."""
         self._job_for_key.close()

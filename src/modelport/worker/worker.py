@@ -22,6 +22,7 @@ from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer
 from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
+from modelport.usecases.same_content import same_content_lookup
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
 
@@ -57,7 +58,11 @@ class Worker:
         self._concurrency = concurrency
         self.owner = new_owner_id()
         self._importer = Importer(
-            services.settings, services.storage, services.catalog, inspect or in_process(services.storage)
+            services.settings,
+            services.storage,
+            services.catalog,
+            inspect or in_process(services.storage),
+            same_content=same_content_lookup(services.reads, services.model_store),
         )
         self._reaper = Reaper(services)
         self._wake = threading.Event()
