@@ -114,6 +114,7 @@ def new_blob_key(size: int, head: str) -> str:
 
 
 def data_key(key: str) -> str:
+    parse_blob_key(key)
     return f"{BLOBS}{key}"
 
 
@@ -149,6 +150,10 @@ class BlobLedger:
     def __init__(self, space: ObjectSpace, manifest_keys: ManifestKeys) -> None:
         self._space = space
         self._manifest_keys = manifest_keys
+
+    @property
+    def space(self) -> ObjectSpace:
+        return self._space
 
     # -- finding blobs ------------------------------------------------------------------------------
 
@@ -229,6 +234,7 @@ class BlobLedger:
 
     def holders(self, key: str) -> set[str]:
         """The models that hold a reference to `key`."""
+        parse_blob_key(key)
         return {_holder_model(ref.rsplit("/", 1)[1]) for ref in self._space.keys(_refs_prefix(key))} - {""}
 
     def holders_of_all(self, keys: Iterable[str]) -> set[str]:
