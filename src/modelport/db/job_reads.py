@@ -37,6 +37,9 @@ _SELECT_JOB_FOR_KEY = (
 )
 
 
+_NAMES_PER_QUERY = 500
+
+
 @dataclass(frozen=True)
 class JobPage:
     total: int
@@ -179,11 +182,14 @@ class JobReads:
             await self._async_job_for_key.aclose()
 
     def _names_where(self, names: Sequence[str], status: JobStatus | None = None) -> set[str]:
-        if not names:
-            return set()
-        query = select(import_jobs.c.model_name).where(import_jobs.c.model_name.in_(list(names)))
-        if status is not None:
-            query = query.where(import_jobs.c.status == status.value)
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return {row.model_name for row in rows}
+        found: set[str] = set()
+        # A few hundred at a time: the blob collector asks about every model that holds a blob.
+        for start in range(0, len(names), _NAMES_PER_QUERY):
+            query = select(import_jobs.c.model_name).where(
+                import_jobs.c.model_name.in_(list(names[start : start + _NAMES_PER_QUERY]))
+            )
+            if status is not None:
+                query = query.where(import_jobs.c.status == status.value)
+            with self._engine.connect() as connection:
+                found |= {row.model_name for row in connection.execute(query).all()}
+        return found

@@ -29,6 +29,12 @@ the references; a claimer writes its reference, then looks for doomed markers an
 of them always sees the other, on any linearizable store: the claimer backs off, or the collector
 spares the blob. `collect` is the reaper's backstop for crashes between two steps: references of
 models no job runs or publishes, blobs nothing references, markers of dead collectors.
+
+One window is left, and it needs no crash: an attempt that lost its lease, paused for longer than
+the lease between its last lease check and writing its manifest while another attempt of the job
+finished and swept, can publish a manifest naming a blob the sweep removed. On S3 the publish
+checks every blob just before the manifest, which narrows that to the time between two requests;
+locally the model's hard links keep the bytes whatever happens to the blob's name.
 """
 
 from __future__ import annotations
@@ -270,12 +276,13 @@ class BlobLedger:
             key, _, holder = ref[len(REFS) :].rpartition("/")
             refs[_holder_model(holder)].append((key, ref))
         live = live_models(sorted(refs))
+        referenced = set()
         for model, held in refs.items():
-            if model in live:
-                continue
-            keep = self._manifest_keys(model) or frozenset() if model else frozenset()
+            keep = None if model in live else (self._manifest_keys(model) or frozenset()) if model else frozenset()
             for key, ref in held:
-                if key not in keep:
+                if keep is None or key in keep:
+                    referenced.add(key)
+                else:
                     self._space.delete(ref)
         removed = 0
         now_ms = time.time_ns() // 1_000_000
@@ -283,7 +290,8 @@ class BlobLedger:
             for ident in sorted(folder.data | folder.records | set(folder.markers)):
                 key = f"{size}/{head}/{ident}"
                 markers = folder.markers.get(ident, [])
-                if not self._space.keys(_refs_prefix(key)) and self.gc(key):
+                # Unreferenced when the references were listed: gc looks again before removing it.
+                if key not in referenced and self.gc(key):
                     removed += 1
                     continue
                 for stamp, made_ms in markers:
