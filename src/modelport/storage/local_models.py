@@ -12,6 +12,7 @@ would change every model that shares it. The whole store must be one filesystem.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -24,6 +25,8 @@ from modelport.storage.interface import MANIFEST_NAME, StorageError
 from modelport.storage.local_bucket import LocalRangeReader
 from modelport.storage.manifest import Manifest, ManifestError
 from modelport.storage.object_space import LocalSpace, ensure_folder
+
+logger = logging.getLogger("modelport.storage")
 
 _STAGING = ".staging"
 _TRASH = ".trash"
@@ -75,6 +78,7 @@ class LocalStagedModel:
         self._directory = directory
         self._attempt = attempt
         self._placed: set[str] = set()
+        self._keep: frozenset[str] = frozenset()  # what abort must not drop: a manifest may name it
 
     def candidates(self, size: int, head: str) -> list[BlobRecord]:
         return self._attempt.candidates(size, head)
@@ -102,12 +106,16 @@ class LocalStagedModel:
         writer.write(manifest)
         writer.commit()
         _fsync_dir(self._directory)
+        self._keep = frozenset(self._placed)  # from here on the model may be visible
         self._store.install(self._model_name, self._directory)
-        self._attempt.settle(frozenset(self._placed))
+        try:
+            self._attempt.settle(self._keep)
+        except (OSError, StorageError) as error:
+            logger.warning("could not drop the unused claims of %s; the sweep will: %s", self._model_name, error)
 
     def abort(self) -> None:
         shutil.rmtree(self._directory, ignore_errors=True)
-        self._attempt.settle(frozenset())
+        self._attempt.settle(self._keep)
 
 
 class LocalModelStore:

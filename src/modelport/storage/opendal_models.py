@@ -145,6 +145,7 @@ class OpenDalStagedModel:
         self._model_name = model_name
         self._attempt = attempt
         self._placed: dict[str, BlobRecord] = {}
+        self._keep: frozenset[str] = frozenset()  # what abort must not drop: a manifest may name it
         self._lock = threading.Lock()
 
     def candidates(self, size: int, head: str) -> list[BlobRecord]:
@@ -170,9 +171,10 @@ class OpenDalStagedModel:
     def publish(self, manifest: bytes) -> None:
         with self._lock:
             placed = dict(self._placed)
+        self._keep = frozenset(record.key for record in placed.values())  # the manifest may be written
         self._store.publish(self._model_name, placed, manifest)
         try:
-            self._attempt.settle(frozenset(record.key for record in placed.values()))
+            self._attempt.settle(self._keep)
         except StorageError as error:
             logger.warning("could not drop the unused claims of %s; the sweep will: %s", self._model_name, error)
 
@@ -180,7 +182,7 @@ class OpenDalStagedModel:
         """Best effort, like removing a local staging folder: what a failure leaves behind keeps its
         claims, so the sweep removes it later, and the caller's own error is not masked."""
         try:
-            self._attempt.settle(frozenset())
+            self._attempt.settle(self._keep)
         except StorageError as error:
             logger.warning("could not remove the staged data of %s; the sweep will: %s", self._model_name, error)
 
