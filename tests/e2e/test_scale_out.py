@@ -182,6 +182,9 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
         wait_for(lambda: all_terminal(fresh_postgres_url), 300)
         # The survivors stop gracefully, so a worker that has just finished a job also finishes
         # sweeping that job's staging data (the crashed attempts'); after that nothing else would.
+        # A replacement started just now must be running (its SIGTERM handler set) first: with
+        # de-duplicated copies the last jobs can end before it has booted.
+        wait_for(lambda: all("running" in worker.output() for worker in workers), 60)
         assert [worker.terminate() for worker in workers] == [0] * len(workers)
     finally:
         for worker in workers:
