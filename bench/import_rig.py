@@ -13,6 +13,7 @@ Baselines run in this process on the same files, from a cold page cache like the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from database import engine_for, job_times, sqlite_url
 from modelport import samples
 from modelport.catalog.catalog import load_catalog
 from object_server import ObjectServer, start_object_server
-from processes import ApiServer, WorkerProcess, base_env
+from processes import ApiServer, WorkerProcess, base_env, proc_io
 
 LOCAL_BUCKET = "bench-local"
 S3_BUCKET = "bench-s3"
@@ -80,6 +81,8 @@ class ImportOutcome:
     client_seconds: float  # client: create -> SUCCESSED seen
     peak_rss_mib: float
     digests: dict[str, str]
+    worker_wrote: int  # bytes the worker process wrote (wchar: files and sockets) during the import
+    model_name: str = ""
 
 
 class ImportRig:
@@ -161,10 +164,11 @@ class ImportRig:
     # -- the runs -------------------------------------------------------------------------------------
 
     def import_once(
-        self, model: SyntheticModel, pair: Pair, *, fresh_worker: bool, timeout: float = 3600
+        self, model: SyntheticModel, pair: Pair, *, fresh_worker: bool, timeout: float = 3600, keep: bool = False
     ) -> ImportOutcome:
         """One import by a worker process started for it (`fresh_worker`: its peak RSS is this import's),
-        or by the long-lived worker of the pair's model store (steady state: its memory is warm)."""
+        or by the long-lived worker of the pair's model store (steady state: its memory is warm). The
+        model store is emptied afterwards unless `keep` (a later import would find its blobs)."""
         api = self.apis[pair.store]
         self.cold_cache(model)
         if fresh_worker:
@@ -174,18 +178,21 @@ class ImportRig:
             worker = self._long_lived_worker(pair.store)
         try:
             bucket = LOCAL_BUCKET if pair.source == "local" else S3_BUCKET
+            wrote_before = proc_io(worker.pid)["wchar"]
             began = time.perf_counter()
             job_id = api.create_job(model.base_id, "full", bucket, model.prefix)
             job = api.wait_terminal(job_id, timeout=timeout, interval=0.05)
             client_seconds = time.perf_counter() - began
             peak = worker.peak_rss_mib()
+            worker_wrote = proc_io(worker.pid)["wchar"] - wrote_before
         finally:
             if fresh_worker:
                 worker.stop()
         times = job_times(self._engines[pair.store], [job_id])[job_id]
         assert times.started_at_ms is not None and times.finished_at_ms is not None
         digests = self._published_digests(pair.store, job["model_name"]) if job["status"] == "SUCCESSED" else {}
-        self._remove_model(pair.store, job["model_name"])
+        if not keep:
+            self.clear_store(pair.store)
         return ImportOutcome(
             job_id=job_id,
             status=job["status"],
@@ -194,6 +201,8 @@ class ImportRig:
             client_seconds=client_seconds,
             peak_rss_mib=peak,
             digests=digests,
+            worker_wrote=worker_wrote,
+            model_name=job["model_name"],
         )
 
     def _long_lived_worker(self, store: str) -> WorkerProcess:
@@ -271,13 +280,25 @@ class ImportRig:
         manifest: dict[str, Any] = json.loads(manifest_path.read_text())
         return {entry["path"]: entry["sha256"] for entry in manifest["files"]}
 
-    def _remove_model(self, store: str, model_name: str) -> None:
+    def clear_store(self, store: str) -> None:
+        """Empty the model store, blobs included, so the next import of a model copies it again."""
         if store == "local":
-            shutil.rmtree(self.local_store / model_name, ignore_errors=True)
-            shutil.rmtree(self.local_store / ".staging", ignore_errors=True)
+            shutil.rmtree(self.local_store, ignore_errors=True)
+            self.local_store.mkdir(parents=True)
         else:
             assert self.objects is not None
             self.objects.clear_bucket(S3_STORE)
+
+    def store_bytes(self, store: str) -> int:
+        """What the model store occupies on disk, each inode once (shared blobs are hard links)."""
+        assert self.objects is not None or store == "local"
+        root = self.local_store if store == "local" else self.objects.bucket_dir(S3_STORE)  # type: ignore[union-attr]
+        sizes: dict[int, int] = {}
+        for folder, _, names in os.walk(root):
+            for name in names:
+                info = os.lstat(os.path.join(folder, name))
+                sizes[info.st_ino] = info.st_size
+        return sum(sizes.values())
 
     def close(self) -> None:
         for worker in self._workers.values():

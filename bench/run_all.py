@@ -18,7 +18,7 @@ from pathlib import Path
 import machine
 
 HERE = Path(__file__).parent
-SUITE = ("import_throughput", "dry_run", "worker_memory", "api_load", "queue_latency")
+SUITE = ("import_throughput", "dedup", "dry_run", "worker_memory", "api_load", "queue_latency")
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Prometheus metrics: jobs by status (read from the database at scrape time), claims, queue wait,
-bytes imported, import durations, webhook attempts, and HTTP request counts and latencies by route
-template.
+bytes imported and bytes written to the model store (the difference is de-duplication), import
+durations, webhook attempts, and HTTP request counts and latencies by route template.
 
 One registry per process: `serve` exposes it at /metrics; `modelport worker --metrics-port` serves
 the worker's own. Route templates (not raw paths) label HTTP metrics, so cardinality stays fixed.
@@ -44,6 +44,11 @@ QUEUE_WAIT = Histogram(
     registry=REGISTRY,
 )
 BYTES_IMPORTED = Counter("modelport_bytes_imported_total", "Bytes copied into the model store.", registry=REGISTRY)
+BYTES_WRITTEN = Counter(
+    "modelport_store_bytes_written_total",
+    "Bytes of imported files written to the model store; bytes the store held already are not written again.",
+    registry=REGISTRY,
+)
 IMPORT_DURATION = Histogram(
     "modelport_import_duration_seconds",
     "Duration of one import attempt, by outcome.",

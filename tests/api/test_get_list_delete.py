@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from modelport.domain.jobs import JobStatus
 from modelport.services import Services
 from tests.api.test_envelope_and_auth import IMPORT, assert_error
+from tests.support.blobs import manifest_bytes, write_file
 from tests.support.uploads import create_body
 
 
@@ -196,11 +197,10 @@ def test_deleting_a_finished_job_returns_it_and_removes_its_model(
 ) -> None:
     job = create(client, auth)
     staged = services.model_store.stage(job["model_name"], "t1")
-    writer = staged.writer("adapter_model.safetensors")
-    writer.write(b"bytes")
-    writer.commit()
-    staged.publish(b"{}")
-    assert services.model_store.read_manifest(job["model_name"]) == b"{}"
+    record, _ = write_file(staged, "adapter_model.safetensors", b"bytes")
+    manifest = manifest_bytes({"adapter_model.safetensors": (record, b"bytes")})
+    staged.publish(manifest)
+    assert services.model_store.read_manifest(job["model_name"]) == manifest
     finish(services, status, "broken" if status == JobStatus.FAILED else None)
 
     response = client.delete(f"{IMPORT}/{job['job_id']}", headers=auth)
@@ -210,6 +210,7 @@ def test_deleting_a_finished_job_returns_it_and_removes_its_model(
     assert deleted["job_id"] == job["job_id"]
     assert services.model_store.read_manifest(job["model_name"]) is None
     assert not (services.settings.models_dir / job["model_name"]).exists()
+    assert not any((services.settings.models_dir / ".blobs").iterdir())  # its one blob went with it
     assert_error(client.get(f"{IMPORT}/{job['job_id']}", headers=auth), 404, "NotFound")
     assert_error(client.delete(f"{IMPORT}/{job['job_id']}", headers=auth), 404, "NotFound")
     assert client.get(IMPORT, headers=auth).json()["output"]["total"] == 0

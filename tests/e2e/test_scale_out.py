@@ -12,7 +12,8 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,13 @@ from sqlalchemy import create_engine, text
 
 from modelport import samples
 from modelport.catalog.catalog import load_catalog
-from modelport.settings import normalize_database_url
+from modelport.services import Services, open_services
+from modelport.settings import Settings, normalize_database_url
+from modelport.storage.opendal_models import OpenDalModelStore
+from modelport.worker.reaper import Reaper
 from tests.e2e.test_serve import IMPORT, MEDIUM_BASE, no_staging_left, verify_published_model
 from tests.support import s3_server as moto
+from tests.support.blobs import assert_blobs_match_manifests
 from tests.support.s3_server import OPEN_KEY_ID, OPEN_SECRET, S3Server
 from tests.support.server import TEST_KEY, ModelportProcess, Server, wait_for
 
@@ -287,12 +292,33 @@ def test_sigkilled_workers_on_s3_storage_leave_only_complete_models(
     assert max(attempts for _, attempts, _ in rows.values()) >= 2, "the chaos never hit an import"
     names = {model_name for _, _, model_name in rows.values()}
     keys = s3_server.keys(store, "published/")
-    assert {k.split("/")[1] for k in keys if not k.startswith("published/.staging/")} == names
-    assert [k for k in keys if k.startswith("published/.staging/")] == []
+    assert {k.split("/")[1] for k in keys if not k.startswith("published/.")} == names
+    assert [k for k in keys if k.startswith(("published/.staging/", "published/.claims/"))] == []
     for name in names:
         manifest = json.loads(s3_server.get(store, f"published/{name}/manifest.json"))
-        listed = {f"published/{name}/{entry['path']}" for entry in manifest["files"]}
-        assert set(s3_server.keys(store, f"published/{name}/")) == listed | {f"published/{name}/manifest.json"}
+        assert s3_server.keys(store, f"published/{name}/") == [f"published/{name}/manifest.json"]
         for entry in manifest["files"]:
-            data = s3_server.get(store, f"published/{name}/{entry['path']}")
+            data = s3_server.get(store, f"published/.blobs/{entry['blob']}")
             assert len(data) == entry["size"] and hashlib.sha256(data).hexdigest() == entry["sha256"]
+    # Six imports of one upload: after a reaper pass the store holds one copy of each file.
+    with reaper_services(fresh_postgres_url, data_dir, config) as services:
+        Reaper(services).run_once()
+        Reaper(services).sweep_orphans()
+        store_models = services.model_store
+        assert isinstance(store_models, OpenDalModelStore)
+        found = assert_blobs_match_manifests(store_models, store_models.ledger, names)
+    assert len(found.blobs) == len(manifest["files"])
+
+
+@contextmanager
+def reaper_services(database_url: str, data_dir: Path, config: Path | None = None) -> Iterator[Services]:
+    """The services a reaper pass needs, in this process, on the processes' database and store."""
+    overrides = {"MODELPORT_CONFIG": str(config)} if config is not None else {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEST_S3_KEY", OPEN_KEY_ID)  # the config names its credentials by variable
+        patch.setenv("TEST_S3_SECRET", OPEN_SECRET)
+        services = open_services(Settings.from_env({**shared_env(database_url, data_dir), **overrides}))
+    try:
+        yield services
+    finally:
+        services.close()

@@ -42,8 +42,9 @@ def verify_published_model(data_dir: Path, model_name: str) -> dict[str, object]
 
 
 def no_staging_left(data_dir: Path) -> bool:
-    staging = data_dir / "models" / ".staging"
-    return not staging.exists() or not any(staging.iterdir())
+    """No staging folder and no claims on blobs: nothing an attempt left is waiting for a sweep."""
+    folders = (data_dir / "models" / ".staging", data_dir / "models" / ".claims")
+    return all(not folder.exists() or not any(folder.iterdir()) for folder in folders)
 
 
 def test_a_lora_import_succeeds_and_a_broken_one_fails_with_a_reason(tmp_path: Path) -> None:

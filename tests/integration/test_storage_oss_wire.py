@@ -218,18 +218,22 @@ def test_the_import_publishes_with_multipart_writes_and_the_manifest_last(wire: 
     assert wire.out["model_names"] == [MODEL]
 
     writes = [r for r in wire.to("store-bkt") if r.method in ("PUT", "POST", "DELETE")]
-    marker = f"modelport/.staging/{MODEL}.1-wire"
-    weights = f"modelport/{MODEL}/adapter_model.safetensors"
+    claims = f"modelport/.claims/{MODEL}.1-wire"
+    (blob,) = [f["blob"] for f in manifest["files"] if f["path"] == "adapter_model.safetensors"]
+    weights = f"modelport/.blobs/{blob}"
     manifest_key = f"modelport/{MODEL}/manifest.json"
     order = [(r.method, r.key, tuple(sorted(r.query))) for r in writes]
-    put_marker = order.index(("PUT", marker, ()))
+    put_claims = min(i for i, entry in enumerate(order) if entry == ("PUT", claims, ()))
+    put_ref = order.index(("PUT", f"modelport/.refs/{blob}/{MODEL}.1-wire", ()))
     initiate = order.index(("POST", weights, ("uploads",)))
     parts = [i for i, (method, key, query) in enumerate(order) if key == weights and "partNumber" in query]
     complete = order.index(("POST", weights, ("uploadId",)))
+    put_record = order.index(("PUT", f"{weights}.json", ()))
     put_manifest = order.index(("PUT", manifest_key, ()))
-    remove_marker = order.index(("DELETE", marker, ()))
+    remove_claims = order.index(("DELETE", claims, ()))
     assert len(parts) == 3  # 15 MB in parts of 5 MiB
-    assert put_marker < initiate < min(parts) <= max(parts) < complete < put_manifest < remove_marker
+    assert put_claims < put_ref < initiate < min(parts) <= max(parts) < complete < put_record < put_manifest
+    assert put_manifest < remove_claims  # the claims go only once the manifest names the blobs
 
 
 def test_delete_removes_every_object_of_the_model(wire: Wire) -> None:

@@ -23,13 +23,15 @@ from modelport.catalog.catalog import load_catalog
 from modelport.domain.jobs import Job, JobStatus, NewJob, StorageInfo, WeightType
 from modelport.pipeline.copier import CopyCancelled
 from modelport.pipeline.importer import Importer, ImportResult
-from modelport.services import open_services
+from modelport.services import Services, open_services
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 from modelport.storage.interface import ModelStore
+from modelport.storage.opendal_models import OpenDalModelStore
 from modelport.usecases.deletion import delete_finished_job
 from modelport.worker.worker import Worker
 from tests.support import s3_server as moto
+from tests.support.blobs import assert_blobs_match_manifests
 from tests.support.jobs import running_job
 from tests.support.s3_server import S3Server
 
@@ -121,21 +123,27 @@ def run(deployment: Deployment, job: Job) -> ImportResult:
     return deployment.importer().run(job, "1-test", lambda *_: None, lambda: False)
 
 
-def assert_published_exactly(deployment: Deployment, model_name: str) -> None:
-    """The manifest names every object under the model's prefix but itself, byte for byte."""
+def opendal_store(deployment: Deployment) -> OpenDalModelStore:
     store = deployment.model_store()
-    raw = store.read_manifest(model_name)
-    assert raw is not None
-    manifest = json.loads(raw)
-    prefix = f"modelport/{model_name}/"
-    names = {entry["path"] for entry in manifest["files"]}
-    assert deployment.server.keys(deployment.store) == sorted([prefix + n for n in names] + [prefix + "manifest.json"])
-    for entry in manifest["files"]:
-        stored = deployment.server.get(deployment.store, prefix + entry["path"])
-        assert hashlib.sha256(stored).hexdigest() == entry["sha256"]
-        assert stored == (deployment.adapter / entry["path"]).read_bytes()
-        reader = store.open(model_name, entry["path"])
-        assert reader.read(0, reader.size) == stored
+    assert isinstance(store, OpenDalModelStore)
+    return store
+
+
+def assert_published_exactly(deployment: Deployment, *model_names: str) -> None:
+    """The models' prefixes hold their manifests only; the store holds exactly the blobs those name,
+    each with its digest, and the files read back equal the upload byte for byte."""
+    store = opendal_store(deployment)
+    assert_blobs_match_manifests(store, store.ledger, set(model_names))
+    for model_name in model_names:
+        prefix = f"modelport/{model_name}/"
+        assert deployment.server.keys(deployment.store, prefix) == [prefix + "manifest.json"]
+        manifest = json.loads(store.read_manifest(model_name) or b"")
+        for entry in manifest["files"]:
+            stored = deployment.server.get(deployment.store, f"modelport/.blobs/{entry['blob']}")
+            assert hashlib.sha256(stored).hexdigest() == entry["sha256"]
+            assert stored == (deployment.adapter / entry["path"]).read_bytes()
+            reader = store.open(model_name, entry["path"])
+            assert reader.read(0, reader.size) == stored
 
 
 def test_imports_from_an_s3_bucket_into_an_s3_model_store(deployment: Deployment) -> None:
@@ -210,12 +218,25 @@ def test_a_process_killed_mid_copy_leaves_no_manifest_and_the_sweep_cleans_up(de
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == b"STUCK\n", child.stderr.read() if child.stderr else ""
-        marker = f"modelport/.staging/{model_name}.1-killed"
-        small = f"modelport/{model_name}/adapter_config.json"
+        claims = f"modelport/.claims/{model_name}.1-killed"
+
+        def records() -> list[str]:
+            return [k for k in deployment.server.keys(deployment.store, "modelport/.blobs/") if k.endswith(".json")]
+
         deadline = time.monotonic() + 20
-        while small not in deployment.server.keys(deployment.store) and time.monotonic() < deadline:
+        while not records() and time.monotonic() < deadline:
             child.wait(timeout=0.05) if child.poll() is not None else time.sleep(0.05)
-        assert deployment.server.keys(deployment.store) == [marker, small]  # weights: parts only, never an object
+        (config,) = [k[len("modelport/.blobs/") : -len(".json")] for k in records()]  # adapter_config.json's
+        keys = deployment.server.keys(deployment.store)
+        refs = [k for k in keys if k.startswith("modelport/.refs/")]
+        # The weights stopped inside their first segment, which is held until its digest is known:
+        # nothing of them is in the store yet.
+        assert [k for k in keys if k not in refs] == [
+            f"modelport/.blobs/{config}",
+            f"modelport/.blobs/{config}.json",
+            claims,
+        ]
+        assert refs == [f"modelport/.refs/{config}/{model_name}.1-killed"]
         child.send_signal(signal.SIGKILL)
     finally:
         child.kill()
@@ -320,3 +341,51 @@ def test_a_worker_imports_from_s3_and_delete_removes_every_object(
         assert services.model_store.read_manifest(good.model_name) is None
     finally:
         services.close()
+
+
+def test_a_second_import_of_the_same_folder_writes_only_its_manifest_and_names_the_first(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deploy(tmp_path, s3_server, monkeypatch, f"sqlite:///{tmp_path / 'twice.db'}")
+    services = open_services(deployment.settings.with_overrides(lease_seconds=1.5))
+    worker = Worker(services, concurrency=1)
+    try:
+        workspace = services.keys.ensure_workspace("alpha")
+        request = NewJob("qwen3-8b", WeightType.LORA, StorageInfo("my-bucket", PREFIX), None)
+        first = services.writes.create(workspace, request).job
+        worker.start()
+        finished = wait_terminal(services, first.job_id)
+        blobs = deployment.server.keys(deployment.store, "modelport/.blobs/")
+        second = services.writes.create(workspace, request).job
+        other_workspace = services.writes.create(services.keys.ensure_workspace("beta"), request).job
+        finished_second = wait_terminal(services, second.job_id)
+        finished_other = wait_terminal(services, other_workspace.job_id)
+    finally:
+        worker.stop(grace_seconds=5)
+    try:
+        assert {j.status for j in (finished, finished_second, finished_other)} == {JobStatus.SUCCEEDED}
+        # No new blob: the second and third imports wrote their manifests and references only.
+        assert deployment.server.keys(deployment.store, "modelport/.blobs/") == blobs
+        assert_published_exactly(deployment, first.model_name, second.model_name, other_workspace.model_name)
+        found = services.reads.report(workspace, second.job_id)
+        assert found is not None and found[1] is not None
+        (twin,) = [f for f in found[1]["findings"] if f["code"] == "storage.same_content"]
+        assert twin["severity"] == "warning" and first.model_name in twin["message"]
+        other = services.reads.report(other_workspace.workspace_id, other_workspace.job_id)
+        assert other is not None and other[1] is not None  # another workspace's model is never named
+        assert not [f for f in other[1]["findings"] if f["code"] == "storage.same_content"]
+
+        assert delete_finished_job(services.writes, services.model_store, finished)
+        assert_published_exactly(deployment, second.model_name, other_workspace.model_name)
+    finally:
+        services.close()
+
+
+def wait_terminal(services: Services, job_id: str) -> Job:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = services.reads.get_by_id(job_id)
+        if job is not None and job.status.is_terminal:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")

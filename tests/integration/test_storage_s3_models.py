@@ -1,16 +1,21 @@
-"""The model store on a real S3-protocol server (moto): staging markers, multipart writes, the
-manifest as commit marker, the sweep of interrupted attempts, and delete."""
+"""The model store on a real S3-protocol server (moto): blobs written as multipart uploads, the
+manifest as commit marker, claims and the sweep of interrupted attempts, delete, and stores written
+before blobs existed. The ledger itself is tested on both stores in test_blob_store."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 import pytest
 
 from modelport.storage import opendal_models
+from modelport.storage.blob_ledger import BlobRecord
 from modelport.storage.interface import BucketNotFound, StorageError, StorageUnavailable
 from modelport.storage.opendal_models import MIB, OpenDalModelStore, OpenDalStagedModel, UploadOptions
 from tests.support import s3_server as moto
+from tests.support.blobs import manifest_bytes, write_file
 from tests.support.s3_server import S3Server
 
 # The session's moto servers (one process each, however many modules ask).
@@ -31,33 +36,34 @@ def store(s3_server: S3Server, bucket: str) -> OpenDalModelStore:
     return OpenDalModelStore(s3_server.spec(bucket, ROOT), UPLOAD)
 
 
-def write(staged: OpenDalStagedModel, name: str, data: bytes, piece: int = MIB) -> None:
-    writer = staged.writer(name)
-    for offset in range(0, len(data), piece):
-        writer.write(data[offset : offset + piece])
-    writer.commit()
+def write(staged: OpenDalStagedModel, name: str, data: bytes) -> BlobRecord:
+    record, _ = write_file(staged, name, data)
+    return record
 
 
-def test_publish_writes_files_as_multipart_and_the_manifest_last(
+def blob_keys(s3_server: S3Server, bucket: str) -> list[str]:
+    return [key for key in s3_server.keys(bucket, "store/.blobs/") if not key.endswith(".json")]
+
+
+def test_publish_writes_blobs_as_multipart_and_the_manifest_last(
     s3_server: S3Server, bucket: str, store: OpenDalModelStore
 ) -> None:
     weights = os.urandom(12 * MIB + 123)  # three parts of 5 MiB, the last one short
     staged = store.stage("m-1", "1-aaa")
-    assert s3_server.keys(bucket) == ["store/.staging/m-1.1-aaa"]  # the marker comes before any data
+    assert s3_server.keys(bucket) == []  # nothing is written before the first file
 
-    write(staged, "adapter_model.safetensors", weights)
-    write(staged, "adapter_config.json", b'{"r": 8}', piece=3)
-    assert store.read_manifest("m-1") is None  # files without a manifest are no model
-    assert store.staged_model_names() == ["m-1"]
+    placed = {"adapter_model.safetensors": (write(staged, "adapter_model.safetensors", weights), weights)}
+    placed["adapter_config.json"] = (write(staged, "adapter_config.json", b'{"r": 8}'), b'{"r": 8}')
+    assert store.read_manifest("m-1") is None  # blobs without a manifest are no model
+    assert store.staged_model_names() == ["m-1"]  # the attempt's claims say what it holds
+    assert s3_server.keys(bucket, "store/m-1/") == []
 
-    staged.publish(b'{"format": "test"}\n')
+    manifest = manifest_bytes(placed)
+    staged.publish(manifest)
 
-    assert s3_server.keys(bucket) == [
-        "store/m-1/adapter_config.json",
-        "store/m-1/adapter_model.safetensors",
-        "store/m-1/manifest.json",
-    ]
-    assert store.read_manifest("m-1") == b'{"format": "test"}\n'
+    assert s3_server.keys(bucket, "store/m-1/") == ["store/m-1/manifest.json"]
+    assert len(blob_keys(s3_server, bucket)) == 2
+    assert store.read_manifest("m-1") == manifest
     assert store.staged_model_names() == []
     assert store.model_names() == ["m-1"]
     reader = store.open("m-1", "adapter_model.safetensors")
@@ -73,21 +79,20 @@ def test_an_interrupted_copy_leaves_no_manifest_and_the_sweep_removes_it(
 ) -> None:
     staged = store.stage("m-2", "1-aaa")
     write(staged, "done.bin", os.urandom(2 * MIB))
-    half = staged.writer("half.bin")
+    _, half = staged.new_blob(8 * MIB, "0" * 32)
     half.write(os.urandom(6 * MIB))  # one part is on the server, the upload is not complete
     half.abort()
     # The process dies here: no staged.abort(), no publish.
 
     assert store.read_manifest("m-2") is None
-    assert s3_server.keys(bucket, "store/m-2/") == ["store/m-2/done.bin"]  # the half-written file never shows
+    assert len(blob_keys(s3_server, bucket)) == 1  # the half-written file never shows
     assert store.staged_model_names() == ["m-2"]
-    assert store.model_names() == ["m-2"]
+    assert store.model_names() == []
 
     assert store.sweep_staging("m-2") == 1
 
     assert s3_server.keys(bucket) == []
     assert store.staged_model_names() == []
-    assert store.model_names() == []
     assert store.sweep_staging("m-2") == 0
 
 
@@ -99,80 +104,102 @@ def test_abort_removes_what_was_staged(s3_server: S3Server, bucket: str, store: 
     assert store.read_manifest("m-3") is None
 
 
-def test_abort_leaves_the_prefix_to_another_attempt_still_running(
+def test_abort_leaves_another_attempt_still_running_alone(
     s3_server: S3Server, bucket: str, store: OpenDalModelStore
 ) -> None:
     stale = store.stage("m-4", "1-aaa")  # lost its lease but is still alive
     current = store.stage("m-4", "2-bbb")
-    write(current, "a.bin", b"current")
+    record = write(current, "a.bin", b"current")
     stale.abort()
-    assert s3_server.keys(bucket) == ["store/.staging/m-4.2-bbb", "store/m-4/a.bin"]
-    current.publish(b"{}")
-    assert store.read_manifest("m-4") == b"{}"
+    current.publish(manifest_bytes({"a.bin": (record, b"current")}))
+    reader = store.open("m-4", "a.bin")
+    assert reader.read(0, reader.size) == b"current"
 
 
-def test_publish_drops_files_of_earlier_attempts_and_the_sweep_keeps_the_model(
+def test_a_retry_that_publishes_drops_what_earlier_attempts_left(
     s3_server: S3Server, bucket: str, store: OpenDalModelStore
 ) -> None:
     crashed = store.stage("m-5", "1-aaa")
     write(crashed, "stale.bin", b"from an older upload")
     write(crashed, "a.bin", b"old")
     retry = store.stage("m-5", "2-bbb")
-    write(retry, "a.bin", b"new bytes")
-    retry.publish(b"{}")
+    record = write(retry, "a.bin", b"new bytes")
+    retry.publish(manifest_bytes({"a.bin": (record, b"new bytes")}))
 
-    assert s3_server.keys(bucket, "store/m-5/") == ["store/m-5/a.bin", "store/m-5/manifest.json"]
-    assert store.staged_model_names() == ["m-5"]  # the crashed attempt's marker is left for the sweep
+    assert store.staged_model_names() == ["m-5"]  # the crashed attempt's claims are left for the sweep
     assert store.sweep_staging("m-5") == 1
-    assert s3_server.keys(bucket) == ["store/m-5/a.bin", "store/m-5/manifest.json"]
-    assert s3_server.get(bucket, "store/m-5/a.bin") == b"new bytes"
+    assert s3_server.keys(bucket, "store/m-5/") == ["store/m-5/manifest.json"]
+    assert blob_keys(s3_server, bucket) == [f"store/.blobs/{record.key}"]
+    reader = store.open("m-5", "a.bin")
+    assert reader.read(0, reader.size) == b"new bytes"
 
 
-def test_publish_refuses_when_a_copied_file_was_removed(
-    s3_server: S3Server, bucket: str, store: OpenDalModelStore
-) -> None:
+def test_publish_refuses_when_a_blob_was_removed(s3_server: S3Server, bucket: str, store: OpenDalModelStore) -> None:
     staged = store.stage("m-6", "1-aaa")
-    write(staged, "a.bin", b"x" * 100)
-    write(staged, "b.bin", b"y" * 100)
-    s3_server.client().delete_object(Bucket=bucket, Key="store/m-6/b.bin")  # e.g. a sweep raced this attempt
+    a = write(staged, "a.bin", b"x" * 100)
+    b = write(staged, "b.bin", b"y" * 100)
+    s3_server.client().delete_object(Bucket=bucket, Key=f"store/.blobs/{b.key}")  # e.g. removed by hand
     with pytest.raises(StorageError, match=r"b\.bin of model m-6 disappeared"):
-        staged.publish(b"{}")
+        staged.publish(manifest_bytes({"a.bin": (a, b"x" * 100), "b.bin": (b, b"y" * 100)}))
     assert store.read_manifest("m-6") is None
 
 
 def test_staging_again_takes_an_earlier_publication_down(store: OpenDalModelStore) -> None:
     first = store.stage("m-7", "1-aaa")
-    write(first, "a.bin", b"a")
-    first.publish(b"{}")
+    record = write(first, "a.bin", b"a")
+    first.publish(manifest_bytes({"a.bin": (record, b"a")}))
     store.stage("m-7", "2-bbb")  # the job is retried after publishing but before it was recorded
     assert store.read_manifest("m-7") is None
+    assert store.sweep_staging("m-7") == 1  # the earlier publication's blobs were recorded as claims
+    assert store.ledger.space.keys("") == []
 
 
 def test_delete_removes_every_object_and_is_idempotent(
     s3_server: S3Server, bucket: str, store: OpenDalModelStore
 ) -> None:
     staged = store.stage("m-8", "2-bbb")
-    write(staged, "a.bin", os.urandom(1000))
-    write(staged, "b.bin", os.urandom(1000))
-    staged.publish(b"{}")
-    store.stage("m-8", "3-ccc")  # an attempt that left a marker
+    files = {"a.bin": os.urandom(1000), "b.bin": os.urandom(1000)}
+    staged.publish(manifest_bytes({name: (write(staged, name, data), data) for name, data in files.items()}))
+    write(store.stage("m-8", "3-ccc"), "c.bin", b"an attempt that left a claim")
     other = store.stage("m-9", "1-aaa")
-    write(other, "keep.bin", b"keep")
-    other.publish(b"{}")
+    other.publish(manifest_bytes({"keep.bin": (write(other, "keep.bin", b"keep"), b"keep")}))
+    kept = sorted(s3_server.keys(bucket, "store/.blobs/"))
 
     store.delete("m-8")
     store.delete("m-8")
 
-    assert s3_server.keys(bucket) == ["store/m-9/keep.bin", "store/m-9/manifest.json"]
+    assert sorted(s3_server.keys(bucket, "store/.blobs/")) != kept
+    assert [k for k in s3_server.keys(bucket) if not k.startswith("store/.")] == ["store/m-9/manifest.json"]
+    assert len(blob_keys(s3_server, bucket)) == 1
     assert store.read_manifest("m-8") is None
     assert store.model_names() == ["m-9"]
+    assert store.staged_model_names() == []
+
+
+def test_a_manifest_from_before_blobs_is_read_from_the_model_prefix(
+    s3_server: S3Server, bucket: str, store: OpenDalModelStore
+) -> None:
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="store/old/a.bin", Body=b"legacy")
+    manifest = json.loads(manifest_bytes({}))
+    manifest["files"] = [{"path": "a.bin", "size": 6, "sha256": hashlib.sha256(b"legacy").hexdigest()}]
+    client.put_object(Bucket=bucket, Key="store/old/manifest.json", Body=json.dumps(manifest).encode())
+    client.put_object(Bucket=bucket, Key="store/.staging/gone.1-aaa", Body=b"{}")  # an old attempt marker
+    client.put_object(Bucket=bucket, Key="store/gone/partial.bin", Body=b"partial")
+
+    reader = store.open("old", "a.bin")
+    assert reader.read(0, reader.size) == b"legacy"
+    assert store.staged_model_names() == ["gone"]
+    assert store.sweep_staging("gone") == 1
+    store.delete("old")
+    assert s3_server.keys(bucket) == []
 
 
 def test_a_file_too_large_for_the_part_size_is_refused_early(
     store: OpenDalModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(opendal_models, "MAX_PARTS", 2)
-    writer = store.stage("m-10", "1-aaa").writer("big.bin")
+    _, writer = store.stage("m-10", "1-aaa").new_blob(11 * MIB, "0" * 32)
     writer.write(b"x" * (10 * MIB))
     with pytest.raises(StorageError, match="raise part_size"):
         writer.write(b"x")
@@ -184,9 +211,10 @@ def test_names_are_checked_before_any_request(store: OpenDalModelStore) -> None:
         with pytest.raises(StorageError):
             store.stage(bad, "1-aaa")
     staged = store.stage("m-11", "1-aaa")
+    record = write(staged, "ok.bin", b"ok")
     for bad in ("../x", "sub/x", "manifest.json"):
         with pytest.raises(StorageError):
-            staged.writer(bad)
+            staged.place(bad, record)
 
 
 def test_a_missing_store_bucket_is_reported(s3_server: S3Server) -> None:
@@ -206,5 +234,6 @@ def test_a_wrong_secret_fails_without_showing_it(s3_auth_server: S3Server) -> No
     assert wrong not in message and s3_auth_server.secret_access_key not in message
     assert wrong not in repr(store) and wrong not in repr(vars(store))
     right = OpenDalModelStore(s3_auth_server.spec(bucket, ROOT), UPLOAD)
-    right.stage("m-13", "1-aaa")
-    assert s3_auth_server.keys(bucket) == ["store/.staging/m-13.1-aaa"]
+    right.stage("m-13", "1-aaa")  # reads (and takes down) an earlier manifest: signed requests that pass
+    right.ledger.space.put("store-probe", b"ok")  # (moto's auth mode refuses our listings' signatures)
+    assert s3_auth_server.keys(bucket) == ["store/store-probe"]

@@ -69,6 +69,8 @@ def test_corpus_case(corpus_settings: Settings, case: Case) -> None:
     assert not MARKER.exists(), "a pickle from the upload was executed"
     assert result.status.value == case.status, result.error_code
     assert not staging.exists() or not any(staging.iterdir())
+    claims = corpus_settings.models_dir / ".claims"
+    assert not claims.exists() or not any(claims.iterdir()), "an import left claims on blobs"
     for code in case.codes:
         assert code in codes, (code, report["findings"])
     if case.status == "FAILED":

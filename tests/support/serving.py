@@ -22,7 +22,8 @@ from modelport.samples import register_base
 from modelport.services import Services, open_services
 from modelport.serving import tiny_models
 from modelport.settings import Settings
-from modelport.storage.interface import ModelStore
+from modelport.storage.blob_ledger import BLOBS
+from modelport.storage.interface import MANIFEST_NAME, ModelStore
 from tests.support.s3_server import S3Server
 
 BASE_ID = "tiny-qwen3"
@@ -89,7 +90,10 @@ class Deployment:
             target.write_bytes(bytes(data))
             return
         assert self.s3 is not None and self.store_bucket is not None
-        key = f"published/{model_name}/{path}"
+        # On S3 a model's prefix holds only its manifest; each file is the blob the manifest names.
+        manifest = json.loads(self.s3.get(self.store_bucket, f"published/{model_name}/{MANIFEST_NAME}"))
+        blob = next(entry["blob"] for entry in manifest["files"] if entry["path"] == path)
+        key = f"published/{BLOBS}{blob}"
         data = bytearray(self.s3.get(self.store_bucket, key))
         data[-1] ^= 0xFF
         self.s3.client().put_object(Bucket=self.store_bucket, Key=key, Body=bytes(data))

@@ -37,6 +37,9 @@ _SELECT_JOB_FOR_KEY = (
 )
 
 
+_NAMES_PER_QUERY = 500
+
+
 @dataclass(frozen=True)
 class JobPage:
     total: int
@@ -148,6 +151,24 @@ class JobReads:
         """Which of `names` belong to a RUNNING job (their staging data may be in use)."""
         return self._names_where(names, JobStatus.RUNNING)
 
+    def live_model_names(self, names: Sequence[str]) -> set[str]:
+        """Which of `names` belong to a RUNNING or SUCCESSED job (the blob collector keeps their
+        references)."""
+        return self._names_where(names, JobStatus.RUNNING) | self._names_where(names, JobStatus.SUCCEEDED)
+
+    def by_model_names(self, names: Sequence[str]) -> list[Job]:
+        """The jobs of these model names, oldest first."""
+        if not names:
+            return []
+        query = (
+            select(*JOB_COLUMNS)
+            .where(import_jobs.c.model_name.in_(list(names)))
+            .order_by(import_jobs.c.created_at_ms, import_jobs.c.job_id)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [job_from_row(row._mapping) for row in rows]
+
     def close(self) -> None:
         """Close the connections the fast reads keep outside the engine's pool."""
         self._job_for_key.close()
@@ -161,11 +182,14 @@ class JobReads:
             await self._async_job_for_key.aclose()
 
     def _names_where(self, names: Sequence[str], status: JobStatus | None = None) -> set[str]:
-        if not names:
-            return set()
-        query = select(import_jobs.c.model_name).where(import_jobs.c.model_name.in_(list(names)))
-        if status is not None:
-            query = query.where(import_jobs.c.status == status.value)
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return {row.model_name for row in rows}
+        found: set[str] = set()
+        # A few hundred at a time: the blob collector asks about every model that holds a blob.
+        for start in range(0, len(names), _NAMES_PER_QUERY):
+            query = select(import_jobs.c.model_name).where(
+                import_jobs.c.model_name.in_(list(names[start : start + _NAMES_PER_QUERY]))
+            )
+            if status is not None:
+                query = query.where(import_jobs.c.status == status.value)
+            with self._engine.connect() as connection:
+                found |= {row.model_name for row in connection.execute(query).all()}
+        return found

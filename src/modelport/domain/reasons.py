@@ -90,6 +90,12 @@ STORAGE_FILE_CHANGED: Final = _reason(
     "A file changed between validation and the copy, so what was checked is not what would be published.",
     "Do not modify the folder while an import runs; upload the files again and create a new job.",
 )
+STORAGE_SAME_CONTENT: Final = _reason(
+    "storage.same_content",
+    "Warning: the upload's files are exactly those of a model this workspace imported already for the same "
+    "base model and weight type; the import is a model of its own, and the store keeps one copy of the bytes.",
+    "Nothing to fix if a second model was intended; otherwise use (or delete) the model the message names.",
+)
 
 # -- files: the policy over names, before any content is read ------------------------------------------
 

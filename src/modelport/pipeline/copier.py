@@ -1,5 +1,6 @@
 """The one pass over the bytes: read each file once, in ranged chunks fetched ahead in parallel, and
-feed every chunk to the SHA-256, the value scanner and the staging writer.
+feed every chunk to the value scanner and the blob sink (its SHA-256, and the model store: a new
+blob, or none at all when the store holds the same bytes already; pipeline/blob_sink).
 
 Memory is bounded by `read_concurrency x chunk_bytes` per file being copied, whatever the model's
 size. Every file carries the `Pin` of the bytes the rules read (a small file whole, a safetensors
@@ -18,9 +19,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from modelport.domain import reasons
+from modelport.pipeline.blob_sink import BlobSink
 from modelport.pipeline.stopping import CopyCancelled
 from modelport.pipeline.throttle import Throttle
-from modelport.storage.interface import ObjectChanged, ObjectWriter, RangeReader, SourceBucket
+from modelport.storage.interface import ObjectChanged, RangeReader, SourceBucket, StagedModel
 from modelport.validation.findings import Finding, ImportFailed, Severity
 from modelport.validation.upload import CopyItem
 from modelport.validation.values import ValueScanner
@@ -36,6 +38,8 @@ class CopiedFile:
     size: int
     sha256: str
     findings: tuple[Finding, ...]
+    blob: str  # the key of the blob that holds it in the model store
+    written: int  # bytes this copy wrote to the model store (0 when the store held them already)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def copy_file(
     bucket: SourceBucket,
     prefix: str,
     item: CopyItem,
-    writer: ObjectWriter,
+    staged: StagedModel,
     options: CopyOptions,
     *,
     on_bytes: Callable[[int], None],
@@ -61,13 +65,13 @@ def copy_file(
         reader = bucket.open(prefix, item.name, pinned=item.pin.identity)
     except ObjectChanged as error:
         raise ImportFailed(_changed(item.name, str(error))) from None
+    sink = BlobSink(staged, item.name, item.size, chunk_bytes=options.chunk_bytes)
     try:
         if reader.size != item.size:
             raise ImportFailed(_changed(item.name, f"its size was {item.size} bytes and is now {reader.size}"))
         scanner = ValueScanner(item.name, item.header, item.zero_check) if item.header is not None else None
         header_end = item.pin.length
         header_hash = hashlib.sha256()
-        digest = hashlib.sha256()
         with ThreadPoolExecutor(max_workers=options.read_concurrency, thread_name_prefix="read") as pool:
             for offset, chunk in _chunks_in_order(item.name, reader, options, pool):
                 if should_stop():
@@ -75,28 +79,25 @@ def copy_file(
                 options.throttle.consume(len(chunk))
                 if offset < header_end:
                     header_hash.update(memoryview(chunk)[: header_end - offset])
-                digest.update(chunk)
                 if scanner is not None:
                     _scan(scanner, offset, chunk)
-                writer.write(chunk)
+                sink.feed(chunk)
                 on_bytes(len(chunk))
         if header_hash.hexdigest() != item.pin.sha256:
             what = "its header is" if item.header is not None else "its content is"
             raise ImportFailed(_changed(item.name, f"{what} not what was validated"))
-        writer.commit()
+        findings = tuple(_scan_findings(scanner)) if scanner is not None else ()
+        blob = sink.finish()
     except ObjectChanged as error:
-        writer.abort()
+        sink.abort()
         raise ImportFailed(_changed(item.name, str(error))) from None
     except BaseException:
-        writer.abort()
+        sink.abort()
         raise
     finally:
         reader.close()
     return CopiedFile(
-        name=item.name,
-        size=item.size,
-        sha256=digest.hexdigest(),
-        findings=tuple(_scan_findings(scanner)) if scanner is not None else (),
+        name=item.name, size=item.size, sha256=sink.sha256, findings=findings, blob=blob.key, written=sink.bytes_written
     )
 
 

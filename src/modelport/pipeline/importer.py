@@ -1,23 +1,26 @@
-"""The import of one job, end to end: inspect, copy once into staging, publish, report.
+"""The import of one job, end to end: inspect, copy once into staging (writing only the files the
+model store does not hold yet), publish, report.
 
 Returns an `ImportResult` rather than touching the database: the worker owns the lease and records
-the outcome. Anything wrong with the upload, including a rule that raised on it (fail closed),
-becomes a FAILED result with a sentence at once; only infrastructure faults (the model store, the
-database) propagate, so the worker retries the job on its next attempt.
+the outcome, and passes a `SameContent` lookup when it wants the report to name an earlier model
+with exactly these files (the lookup may read the database; the importer never does). Anything
+wrong with the upload, including a rule that raised on it (fail closed), becomes a FAILED result
+with a sentence at once; only infrastructure faults (the model store, the database) propagate, so
+the worker retries the job on its next attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from modelport.catalog.catalog import Catalog
 from modelport.clock import now_ms
 from modelport.domain import reasons
 from modelport.domain.jobs import Job, Phase, format_gmt
-from modelport.metrics import BYTES_IMPORTED
+from modelport.metrics import BYTES_IMPORTED, BYTES_WRITTEN
 from modelport.pipeline import outcome
 from modelport.pipeline.copier import CopiedFile, CopyCancelled, CopyOptions, copy_file
 from modelport.pipeline.inspection import Inspection, Inspector, in_process, storage_failure
@@ -32,13 +35,22 @@ from modelport.validation.findings import FileStatus, Finding, ImportFailed, Sev
 logger = logging.getLogger("modelport.pipeline")
 
 ProgressSink = Callable[[Phase, int, int | None], None]
+# (job, the SHA-256 of its files, their blob keys) -> the name of a SUCCESSED model of the same
+# workspace, base model and weight type whose files have exactly these digests, or None.
+SameContent = Callable[[Job, frozenset[str], frozenset[str]], str | None]
 
 
 class Importer:
     def __init__(
-        self, settings: Settings, storage: StorageRegistry, catalog: Catalog, inspect: Inspector | None = None
+        self,
+        settings: Settings,
+        storage: StorageRegistry,
+        catalog: Catalog,
+        inspect: Inspector | None = None,
+        same_content: SameContent | None = None,
     ) -> None:
         """`inspect` runs the inspection (default: in this process; a server passes the sandbox)."""
+        self._same_content = same_content
         self._storage = storage
         self._catalog = catalog
         self._inspect = inspect or in_process(storage)
@@ -91,6 +103,7 @@ class Importer:
             progress(Phase.PUBLISHING, inspection.plan.total_bytes, inspection.plan.total_bytes)
             confirm_lease()
             manifest = _manifest(job, base.id, checked, copied)
+            reported = checked.findings.plus(*self._twin_findings(job, copied))
             staged.publish(manifest.to_bytes())
         except ImportFailed as failure:
             staged.abort()
@@ -100,7 +113,35 @@ class Importer:
         except BaseException:
             staged.abort()
             raise
-        return outcome.succeeded(job, checked, {c.name: c.sha256 for c in copied}, manifest)
+        BYTES_WRITTEN.inc(sum(c.written for c in copied))
+        logger.info(
+            "import %s: %d of %d bytes written to the model store, the rest was there already",
+            job.job_id, sum(c.written for c in copied), inspection.plan.total_bytes, extra={"job_id": job.job_id},
+        )  # fmt: skip
+        reported_inspection = Inspection(checked.location, reported, checked.plan)
+        return outcome.succeeded(job, reported_inspection, {c.name: c.sha256 for c in copied}, manifest)
+
+    def _twin_findings(self, job: Job, copied: Sequence[CopiedFile]) -> list[Finding]:
+        """The report's note that an earlier model has exactly these files (never the manifest's:
+        that model may be deleted later)."""
+        if self._same_content is None or not copied:
+            return []
+        try:
+            twin = self._same_content(job, frozenset(c.sha256 for c in copied), frozenset(c.blob for c in copied))
+        except Exception:
+            logger.exception("looking for a model with the same files failed; the report will not name one")
+            return []
+        if twin is None:
+            return []
+        return [
+            Finding(
+                code=reasons.STORAGE_SAME_CONTENT,
+                severity=Severity.WARNING,
+                message=f"These files are exactly those of model {twin}, which this workspace already imported for "
+                f"{job.base_model} ({job.weight_type.value}); this import is a model of its own, and the model store "
+                "keeps one copy of their bytes for both.",
+            )
+        ]
 
     def _copy_all(
         self,
@@ -133,7 +174,7 @@ class Importer:
                 bucket,
                 job.storage.object_key,
                 item,
-                staged.writer(item.name),
+                staged,
                 self._options,
                 on_bytes=on_bytes,
                 should_stop=should_stop,
@@ -160,7 +201,7 @@ def _manifest(job: Job, base_id: str, inspection: Inspection, copied: list[Copie
         object_key=job.storage.object_key,
         created_at=format_gmt(job.created_at_ms),
         imported_at=format_gmt(now_ms()),
-        files=tuple(ManifestFile(path=c.name, size=c.size, sha256=c.sha256) for c in copied),
+        files=tuple(ManifestFile(path=c.name, size=c.size, sha256=c.sha256, blob=c.blob) for c in copied),
         summary=inspection.plan.summary,
         ignored_files=tuple(
             (record.path, record.reason or "")

@@ -6,9 +6,12 @@ Error messages raised here reach users through a job's `error_code`, so they nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from modelport.storage.blob_ledger import BlobRecord
 
 # The commit marker of a published model: a model store holds a model only if this file is there.
 MANIFEST_NAME = "manifest.json"
@@ -85,14 +88,36 @@ class ObjectWriter(Protocol):
 
 
 class StagedModel(Protocol):
-    def writer(self, name: str) -> ObjectWriter: ...
+    """One attempt at publishing a model. Every file is a blob (storage/blob_ledger): one the store
+    holds already, or a new one this attempt writes; `place` makes it a file of the model."""
+
+    def candidates(self, size: int, head: str) -> list[BlobRecord]:
+        """Committed blobs of `size` whose first segment has digest `head`, claimed for this attempt
+        (they stay until it ends); empty when none."""
+        ...
+
+    def open_blob(self, key: str) -> RangeReader: ...
+
+    def new_blob(self, size: int, head: str) -> tuple[str, ObjectWriter]:
+        """A fresh, claimed blob key and a writer for its bytes."""
+        ...
+
+    def commit_blob(self, record: BlobRecord) -> BlobRecord:
+        """Commit a blob whose writer committed; returns the blob the model should use (this one, or
+        an identical one another import committed at the same time)."""
+        ...
+
+    def place(self, name: str, record: BlobRecord) -> None:
+        """File `name` of the model is the (claimed, committed) blob `record`."""
+        ...
 
     def publish(self, manifest: bytes) -> None:
-        """Write the manifest last and make the model visible, atomically for readers."""
+        """Write the manifest last and make the model visible, atomically for readers; then drop
+        this attempt's claims on blobs the manifest does not name."""
         ...
 
     def abort(self) -> None:
-        """Remove everything staged; nothing becomes visible."""
+        """Remove everything staged and drop this attempt's claims; nothing becomes visible."""
         ...
 
 
@@ -105,10 +130,13 @@ class ModelStore(Protocol):
         """The manifest of a published model, or None: a model without one does not exist."""
         ...
 
-    def open(self, model_name: str, name: str) -> RangeReader: ...
+    def open(self, model_name: str, name: str) -> RangeReader:
+        """A file of a published model, by its path in the manifest, wherever its bytes live."""
+        ...
 
     def delete(self, model_name: str) -> None:
-        """Remove every file of the model (published or partial); idempotent."""
+        """Remove the model and its references to blobs (published or partial); idempotent. A blob
+        another model still uses stays."""
         ...
 
     def model_names(self) -> list[str]:
@@ -116,11 +144,21 @@ class ModelStore(Protocol):
         ...
 
     def staged_model_names(self) -> list[str]:
-        """Names with staging data (in progress, or left by an interrupted attempt)."""
+        """Names with staging data or claims on blobs (in progress, or left by an interrupted attempt)."""
         ...
 
     def sweep_staging(self, model_name: str) -> int:
-        """Remove every staging area of `model_name` (its job is not running); returns how many."""
+        """Remove every staging area and claim of `model_name` (no attempt of it runs); returns how many."""
+        ...
+
+    def blob_holders(self, keys: Sequence[str]) -> set[str]:
+        """The models that hold a reference to every one of `keys`."""
+        ...
+
+    def collect_blobs(self, live_models: Callable[[Sequence[str]], set[str]]) -> int:
+        """The reaper's pass over the blobs: drop the references of models `live_models` does not
+        name (no RUNNING or SUCCEEDED job) unless their manifest needs them, and remove every blob
+        nothing references. Returns how many blobs were removed."""
         ...
 
 

@@ -2,6 +2,10 @@
 and SHA-256. Written last, it is the model's commit marker in every store (`MANIFEST_NAME`); the
 serving integrations and `modelport pull` verify files against it.
 
+Each file also names the blob that holds its bytes (`blob`, see storage/blob_ledger): readers go
+through `ModelStore.open(model, path)`, which resolves it. Manifests written before blobs existed
+have no `blob` and their files sit under the model's own prefix.
+
 It serialises itself as strict JSON: NaN and Infinity cannot be written (they are not JSON, and a
 manifest a reader cannot parse would make its model unreadable for good), and `from_bytes` reads
 it back with the same strict parser as every other document.
@@ -28,6 +32,13 @@ class ManifestFile:
     path: str
     size: int
     sha256: str
+    blob: str | None = None  # the blob key in the model store; None in manifests older than blobs
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"path": self.path, "size": self.size, "sha256": self.sha256}
+        if self.blob is not None:
+            body["blob"] = self.blob
+        return body
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,9 @@ class Manifest:
     def total_bytes(self) -> int:
         return sum(entry.size for entry in self.files)
 
+    def blob_keys(self) -> frozenset[str]:
+        return frozenset(entry.blob for entry in self.files if entry.blob is not None)
+
     def file(self, path: str) -> ManifestFile | None:
         return next((entry for entry in self.files if entry.path == path), None)
 
@@ -64,7 +78,7 @@ class Manifest:
             "source": {"bucket_name": self.bucket_name, "object_key": self.object_key},
             "created_at": self.created_at,
             "imported_at": self.imported_at,
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [entry.to_json() for entry in self.files],
             "total_bytes": self.total_bytes,
             "summary": dict(self.summary),
             "ignored_files": [{"path": path, "reason": reason} for path, reason in self.ignored_files],
@@ -91,7 +105,12 @@ class Manifest:
         if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
             raise ValueError(f"format is not {MANIFEST_FORMAT}")
         files = tuple(
-            ManifestFile(path=_text(entry["path"]), size=_count(entry["size"]), sha256=_text(entry["sha256"]))
+            ManifestFile(
+                path=_text(entry["path"]),
+                size=_count(entry["size"]),
+                sha256=_text(entry["sha256"]),
+                blob=_text(entry["blob"]) if "blob" in entry else None,
+            )
             for entry in document["files"]
         )
         source = document["source"]

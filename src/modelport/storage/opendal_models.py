@@ -1,14 +1,16 @@
-"""The model store on an S3-compatible service or Alibaba OSS: `<root>/<model_name>/` holds a model,
-and `<root>/<model_name>/manifest.json`, written last, is its commit marker.
+"""The model store on an S3-compatible service or Alibaba OSS: `<root>/<model_name>/manifest.json`,
+written last, is a model's commit marker, and the model's files are found through it.
 
-Objects cannot be renamed cheaply, so an attempt writes straight under the model's prefix, after
-first writing a marker `<root>/.staging/<model_name>.<token>`. The marker says "data under this
-prefix may be partial": the sweep finds interrupted attempts through it. Every removal runs data
-first and marker last, so partial data is never left without a marker (or a manifest) naming it.
+The bytes live once in the blob ledger (`.blobs/`, `.refs/`, `.claims/`, see storage/blob_ledger),
+written straight to their final key (objects cannot be renamed cheaply, so a blob's key is chosen
+before its bytes are known); `open(model, path)` reads the manifest and opens the blob it names.
+An attempt's claims object says which blobs it references, so the sweep finds what an interrupted
+attempt left. Manifests written before blobs existed name no blob: their files are read from
+`<root>/<model_name>/`, and `.staging/<model_name>.<token>` markers of that time are still swept.
 
-Readers ignore a model without a manifest. Before writing the manifest, publish removes objects
-this attempt did not write and checks the size of every object it did: what the manifest commits
-is exactly what this attempt copied, even if a stale attempt or a sweep touched the prefix.
+Readers ignore a model without a manifest. Before writing the manifest, publish removes any other
+object under the model's prefix and checks the size of every blob it names: what the manifest
+commits is exactly what this attempt copied or found, even if a stale attempt or a sweep ran.
 
 Files go up as multipart uploads of `part_bytes`, `part_concurrency` at a time, so memory is
 bounded by their product per file. A writer that is aborted is dropped, never closed: closing
@@ -19,17 +21,19 @@ multipart upload, so its parts stay invisible on the server until a lifecycle ru
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import opendal
 from opendal import exceptions as opendal_errors
 from opendal.file import File
 
+from modelport.storage.blob_ledger import DELETING, BlobAttempt, BlobLedger, BlobRecord, data_key
 from modelport.storage.interface import MANIFEST_NAME, StorageError
 from modelport.storage.local_models import check_plain_name
+from modelport.storage.manifest import Manifest, ManifestError
 from modelport.storage.opendal_access import (
     OPENDAL_ERRORS,
     ObjectStoreSpec,
@@ -63,12 +67,10 @@ class UploadOptions:
 
 
 class OpenDalObjectWriter:
-    def __init__(self, file: File, name: str, subject: str, options: UploadOptions, staged: OpenDalStagedModel) -> None:
+    def __init__(self, file: File, subject: str, options: UploadOptions) -> None:
         self._file: File | None = file
-        self._name = name
         self._subject = subject
         self._options = options
-        self._staged = staged
         self._written = 0
 
     def write(self, data: bytes | memoryview) -> None:
@@ -86,7 +88,6 @@ class OpenDalObjectWriter:
         file = self._require_open()
         call(file.close, self._subject, verb="written", bucket_label=_BUCKET_LABEL)
         self._file = None
-        self._staged.committed(self._name, self._written)
 
     def abort(self) -> None:
         self._file = None  # dropped without close(): the partial upload is never completed
@@ -97,31 +98,93 @@ class OpenDalObjectWriter:
         return self._file
 
 
+class OpenDalSpace:
+    """The store's root as an `ObjectSpace` for the blob ledger."""
+
+    def __init__(self, operators: Operators) -> None:
+        self._operators = operators
+
+    def put(self, key: str, data: bytes) -> None:
+        op = self._operators.blocking
+        call(lambda: op.write(key, data), f"{key} in the model store", verb="written", bucket_label=_BUCKET_LABEL)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            data: bytes = self._operators.blocking.read(key)
+        except opendal_errors.NotFound:
+            return None
+        except OPENDAL_ERRORS as error:
+            raise translate(error, f"{key} in the model store", verb="read", bucket_label=_BUCKET_LABEL) from None
+        return data
+
+    def keys(self, prefix: str) -> list[str]:
+        listed = call(
+            lambda: list_paths(self._operators, prefix, recursive=True, limit=_MANY),
+            f"the model store ({prefix or 'root'})",
+            verb="listed",
+            bucket_label=_BUCKET_LABEL,
+        )
+        return sorted(entry.path for entry in listed if not entry.path.endswith("/"))
+
+    def delete(self, key: str) -> None:
+        op = self._operators.blocking
+        call(lambda: op.delete(key), f"{key} in the model store", verb="deleted", bucket_label=_BUCKET_LABEL)
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self._operators.blocking.stat(key).content_length)
+        except opendal_errors.NotFound:
+            return None
+        except OPENDAL_ERRORS as error:
+            raise translate(error, f"{key} in the model store", verb="read", bucket_label=_BUCKET_LABEL) from None
+
+
 class OpenDalStagedModel:
-    def __init__(self, store: OpenDalModelStore, model_name: str, token: str) -> None:
+    def __init__(self, store: OpenDalModelStore, model_name: str, attempt: BlobAttempt) -> None:
         self._store = store
         self._model_name = model_name
-        self._token = token
-        self._written: dict[str, int] = {}
+        self._attempt = attempt
+        self._placed: dict[str, BlobRecord] = {}
+        self._keep: frozenset[str] = frozenset()  # what abort must not drop: a manifest may name it
         self._lock = threading.Lock()
 
-    def writer(self, name: str) -> OpenDalObjectWriter:
+    def candidates(self, size: int, head: str) -> list[BlobRecord]:
+        return self._attempt.candidates(size, head)
+
+    def open_blob(self, key: str) -> OpenDalRangeReader:
+        return self._store.open_blob(key)
+
+    def new_blob(self, size: int, head: str) -> tuple[str, OpenDalObjectWriter]:
+        key = self._attempt.new_key(size, head)
+        return key, self._store.open_writer(data_key(key), f"a file of model {self._model_name}")
+
+    def commit_blob(self, record: BlobRecord) -> BlobRecord:
+        return self._attempt.commit(record)
+
+    def place(self, name: str, record: BlobRecord) -> None:
         check_plain_name(name)
         if name == MANIFEST_NAME:
             raise StorageError(f"{MANIFEST_NAME} is written by publish, not as a model file.")
-        return self._store.open_writer(self, self._model_name, name)
-
-    def committed(self, name: str, size: int) -> None:
         with self._lock:
-            self._written[name] = size
+            self._placed[name] = record
 
     def publish(self, manifest: bytes) -> None:
         with self._lock:
-            written = dict(self._written)
-        self._store.publish(self._model_name, self._token, written, manifest)
+            placed = dict(self._placed)
+        self._keep = frozenset(record.key for record in placed.values())  # the manifest may be written
+        self._store.publish(self._model_name, placed, manifest)
+        try:
+            self._attempt.settle(self._keep)
+        except StorageError as error:
+            logger.warning("could not drop the unused claims of %s; the sweep will: %s", self._model_name, error)
 
     def abort(self) -> None:
-        self._store.abort(self._model_name, self._token)
+        """Best effort, like removing a local staging folder: what a failure leaves behind keeps its
+        claims, so the sweep removes it later, and the caller's own error is not masked."""
+        try:
+            self._attempt.settle(self._keep)
+        except StorageError as error:
+            logger.warning("could not remove the staged data of %s; the sweep will: %s", self._model_name, error)
 
 
 class OpenDalModelStore:
@@ -129,6 +192,7 @@ class OpenDalModelStore:
         self._spec = spec
         self._upload = upload
         self._operators = operators if operators is not None else open_operators(spec)
+        self.ledger = BlobLedger(OpenDalSpace(self._operators), self.manifest_blobs)
 
     def __repr__(self) -> str:
         return f"OpenDalModelStore(backend={self._spec.url!r})"
@@ -145,60 +209,38 @@ class OpenDalModelStore:
     def stage(self, model_name: str, token: str) -> OpenDalStagedModel:
         check_plain_name(model_name)
         check_plain_name(token)
-        if "." in token:
-            raise StorageError(f"Staging token {token!r} must not contain '.'.")
-        # Only an earlier attempt of the same job can have published this name: take its manifest
-        # down first, so nobody reads the model while this attempt rewrites its files.
+        attempt = BlobAttempt(self.ledger, model_name, token)
+        # Only an earlier attempt of the same job can have published this name: record its blobs,
+        # then take its manifest down, so nobody reads the model while this attempt runs.
+        attempt.inherit(self.manifest_blobs(model_name) or frozenset())
         self._delete(_manifest(model_name))
-        marker = {"model_name": model_name, "token": token}
-        self._write_small(_marker(model_name, token), json.dumps(marker).encode())
-        return OpenDalStagedModel(self, model_name, token)
+        return OpenDalStagedModel(self, model_name, attempt)
 
-    def open_writer(self, staged: OpenDalStagedModel, model_name: str, name: str) -> OpenDalObjectWriter:
-        subject = f"{name} of model {model_name}"
+    def open_writer(self, path: str, subject: str) -> OpenDalObjectWriter:
         options = self._upload
         file = call(
-            lambda: self._op.open(
-                f"{model_name}/{name}", "wb", chunk=options.part_bytes, concurrent=options.part_concurrency
-            ),
+            lambda: self._op.open(path, "wb", chunk=options.part_bytes, concurrent=options.part_concurrency),
             subject,
             verb="written",
             bucket_label=_BUCKET_LABEL,
         )
-        return OpenDalObjectWriter(file, name, subject, options, staged)
+        return OpenDalObjectWriter(file, subject, options)
 
-    def publish(self, model_name: str, token: str, written: dict[str, int], manifest: bytes) -> None:
+    def publish(self, model_name: str, placed: dict[str, BlobRecord], manifest: bytes) -> None:
         for listed in self._list(f"{model_name}/", recursive=True):
-            name = listed.path[len(model_name) + 1 :]
-            if name not in written and name != MANIFEST_NAME:
-                self._delete(listed.path)  # left by an earlier attempt of this job
-        for name, size in sorted(written.items()):
-            path = f"{model_name}/{name}"
+            if listed.path != _manifest(model_name) and not listed.path.endswith("/"):
+                self._delete(listed.path)  # left by an attempt from before blobs
+        for name, record in sorted(placed.items()):
             subject = f"{name} of model {model_name}"
             try:
-                actual = self._op.stat(path).content_length
+                actual = self._op.stat(data_key(record.key)).content_length
             except opendal_errors.NotFound:
                 raise StorageError(f"{subject} disappeared before the model was published.") from None
             except OPENDAL_ERRORS as error:
                 raise translate(error, subject, verb="read", bucket_label=_BUCKET_LABEL) from None
-            if actual != size:
-                raise StorageError(f"{subject} holds {actual} bytes, not the {size} this attempt wrote.")
+            if actual != record.size:
+                raise StorageError(f"{subject} holds {actual} bytes, not the {record.size} this attempt wrote.")
         self._write_small(_manifest(model_name), manifest)
-        self._delete(_marker(model_name, token))
-
-    def abort(self, model_name: str, token: str) -> None:
-        """Best effort, like removing a local staging folder: what a failure leaves behind keeps its
-        marker, so the sweep removes it later, and the caller's own error is not masked."""
-        own = _marker(model_name, token)
-        try:
-            others = [marker for marker in self._markers(model_name) if marker != own]
-            # Another attempt's marker means its data may share the prefix: leave the prefix to that
-            # attempt, or to the sweep once no attempt of the job runs.
-            if not others and self.read_manifest(model_name) is None:
-                self._delete_tree(model_name)
-            self._delete(own)
-        except StorageError as error:
-            logger.warning("could not remove the staged data of %s; the sweep will: %s", model_name, error)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -214,21 +256,40 @@ class OpenDalModelStore:
             ) from None
         return data
 
+    def manifest_blobs(self, model_name: str) -> frozenset[str] | None:
+        manifest = self._manifest(model_name)
+        return None if manifest is None else manifest.blob_keys()
+
     def open(self, model_name: str, name: str) -> OpenDalRangeReader:
         check_plain_name(model_name)
         check_plain_name(name)
-        return open_reader(
-            self._op, f"{model_name}/{name}", subject=f"{name} of model {model_name}", bucket_label=_BUCKET_LABEL
-        )
+        subject = f"{name} of model {model_name}"
+        manifest = self._manifest(model_name)
+        entry = manifest.file(name) if manifest is not None else None
+        if entry is None or entry.blob is None:
+            return open_reader(self._op, f"{model_name}/{name}", subject=subject, bucket_label=_BUCKET_LABEL)
+        reader = open_reader(self._op, data_key(entry.blob), subject=subject, bucket_label=_BUCKET_LABEL)
+        if reader.size != entry.size:
+            raise StorageError(f"{subject} holds {reader.size} bytes, not the {entry.size} its manifest says.")
+        return reader
+
+    def open_blob(self, key: str) -> OpenDalRangeReader:
+        return open_reader(self._op, data_key(key), subject=f"blob {key}", bucket_label=_BUCKET_LABEL)
 
     # -- removal and sweeping -----------------------------------------------------------------------
 
     def delete(self, model_name: str) -> None:
         check_plain_name(model_name)
+        try:
+            published = self.manifest_blobs(model_name)
+        except StorageError:
+            published = None  # unreadable: the collector drops its references once the job is gone
+        if published:
+            # Claims first: once the manifest is gone, only they say which references to drop.
+            self.ledger.write_claims(model_name, DELETING, published)
         self._delete(_manifest(model_name))  # readers stop seeing the model at once
         self._delete_tree(model_name)
-        for marker in self._markers(model_name):
-            self._delete(marker)
+        self.sweep_staging(model_name)
 
     def model_names(self) -> list[str]:
         names = set()
@@ -239,18 +300,33 @@ class OpenDalModelStore:
         return sorted(names)
 
     def staged_model_names(self) -> list[str]:
-        return sorted({_marker_owner(listed.path) for listed in self._list(STAGING_PREFIX, recursive=False)} - {""})
+        legacy = {_marker_owner(listed.path) for listed in self._list(STAGING_PREFIX, recursive=False)}
+        return sorted((legacy | self.ledger.claimed_models()) - {""})
 
     def sweep_staging(self, model_name: str) -> int:
         check_plain_name(model_name)
-        markers = self._markers(model_name)
-        if not markers:
-            return 0
-        if self.read_manifest(model_name) is None:
+        swept = self.ledger.sweep(model_name)
+        markers = self._markers(model_name)  # of attempts from before blobs
+        if markers and self.read_manifest(model_name) is None:
             self._delete_tree(model_name)
         for marker in markers:
             self._delete(marker)
-        return len(markers)
+        return swept + len(markers)
+
+    def blob_holders(self, keys: Sequence[str]) -> set[str]:
+        return self.ledger.holders_of_all(keys)
+
+    def collect_blobs(self, live_models: Callable[[Sequence[str]], set[str]]) -> int:
+        return self.ledger.collect(live_models)
+
+    def _manifest(self, model_name: str) -> Manifest | None:
+        raw = self.read_manifest(model_name)
+        if raw is None:
+            return None
+        try:
+            return Manifest.from_bytes(raw)
+        except ManifestError as error:
+            raise StorageError(f"model {model_name} has an unreadable manifest: {error}") from None
 
     # -- small operations ---------------------------------------------------------------------------
 
@@ -289,10 +365,6 @@ class OpenDalModelStore:
 
 def _manifest(model_name: str) -> str:
     return f"{model_name}/{MANIFEST_NAME}"
-
-
-def _marker(model_name: str, token: str) -> str:
-    return f"{STAGING_PREFIX}{model_name}.{token}"
 
 
 def _marker_owner(path: str) -> str:

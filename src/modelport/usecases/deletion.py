@@ -4,6 +4,11 @@ of files whose row is gone.
 The job row is deleted first, in a compare-and-set on its terminal status, so the job is gone for
 every reader at once; the model's files go next. A process that dies between the two leaves files
 without a job, which `sweep_orphans` removes on its next pass, so a crash never leaks a model.
+
+Files are blobs shared between models (storage/blob_ledger): deleting a model drops its references,
+and a blob goes with its last one. `collect_blobs` is the backstop for whatever a crash left
+between two steps: references of models no RUNNING or SUCCESSED job owns, and blobs nothing
+references.
 """
 
 from __future__ import annotations
@@ -40,4 +45,12 @@ def sweep_orphans(reads: JobReads, store: ModelStore) -> int:
             store.delete(name)
             removed += 1
             logger.info("removed model %s: its job no longer exists", name)
+    return removed
+
+
+def collect_blobs(reads: JobReads, store: ModelStore) -> int:
+    """Remove every blob no live model references; returns how many."""
+    removed = store.collect_blobs(reads.live_model_names)
+    if removed:
+        logger.info("removed %d blob(s) no model references", removed)
     return removed

@@ -1,5 +1,6 @@
-"""The reaper: fails jobs that used up their attempts, removes staging data no running job owns,
-and removes published models whose job is gone (a delete interrupted between the row and the files).
+"""The reaper: fails jobs that used up their attempts, removes staging data and blob claims no
+running job owns, removes published models whose job is gone (a delete interrupted between the row
+and the files), and collects blobs that nothing references any more.
 
 Every pass is safe to run from any number of processes at once: each decision is re-checked in
 the database, and removals are idempotent.
@@ -11,7 +12,7 @@ import logging
 import time
 
 from modelport.services import Services
-from modelport.usecases.deletion import sweep_orphans
+from modelport.usecases.deletion import collect_blobs, sweep_orphans
 
 logger = logging.getLogger("modelport.reaper")
 
@@ -37,6 +38,9 @@ class Reaper:
             self.sweep_orphans()
 
     def sweep_orphans(self) -> int:
-        """The reaper's half of the delete protocol (usecases.deletion)."""
+        """The reaper's half of the delete protocol (usecases.deletion), blobs included; returns how
+        many models were removed."""
         self._last_orphan_sweep = time.monotonic()
-        return sweep_orphans(self._services.reads, self._services.model_store)
+        removed = sweep_orphans(self._services.reads, self._services.model_store)
+        collect_blobs(self._services.reads, self._services.model_store)
+        return removed

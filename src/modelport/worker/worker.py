@@ -28,6 +28,7 @@ from modelport.pipeline.inspection import Inspector, in_process
 from modelport.pipeline.outcome import ImportResult
 from modelport.pipeline.stopping import CopyCancelled
 from modelport.services import Services
+from modelport.usecases.same_content import same_content_lookup
 from modelport.worker.owner import is_dead_local_owner, new_owner_id, retire_owner_id
 from modelport.worker.reaper import Reaper
 from modelport.worker.webhook_sender import WebhookSender
@@ -65,7 +66,11 @@ class Worker:
         self._concurrency = concurrency
         self.owner = new_owner_id()
         self._importer = Importer(
-            services.settings, services.storage, services.catalog, inspect or in_process(services.storage)
+            services.settings,
+            services.storage,
+            services.catalog,
+            inspect or in_process(services.storage),
+            same_content=same_content_lookup(services.reads, services.model_store),
         )
         self._reaper = Reaper(services)
         self._webhooks = WebhookSender(services.outbox, services.settings, self.owner)
