@@ -21,6 +21,7 @@ from modelport.client import (
     NetworkError,
     NotFound,
     Report,
+    Throttling,
     UnexpectedResponse,
 )
 from tests.support.server import TEST_KEY
@@ -103,10 +104,32 @@ def test_retries_follow_the_method(caplog: pytest.LogCaptureFixture) -> None:
         client.list_jobs()
     assert len(seen) == 3 and caught.value.request_id == "r-1" and caught.value.http_status == 500
 
-    transport, seen = scripted(down)
-    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client, pytest.raises(InternalError):
+    # A create carries an Idempotency-Key, the same on every retry, so retrying it is safe.
+    transport, seen = scripted(down, httpx.ReadTimeout("answer lost"), envelope(200, output=JOB))
+    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client:
+        assert client.create_job("qwen3-8b", "lora", BUCKET, "x/").job_id == JOB["job_id"]
+    keys = {request.headers["idempotency-key"] for request in seen}
+    assert len(seen) == 3 and len(keys) == 1 and keys.pop().startswith("modelport-client-")
+    transport, seen = scripted(envelope(200, output=JOB), envelope(200, output=JOB))
+    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client:
         client.create_job("qwen3-8b", "lora", BUCKET, "x/")
-    assert len(seen) == 1  # create is never retried
+        client.create_job("qwen3-8b", "lora", BUCKET, "x/", idempotency_key="run-42")
+    assert seen[0].headers["idempotency-key"] != "run-42" and seen[1].headers["idempotency-key"] == "run-42"
+
+    throttled = envelope(429, code="Throttling", message="max_pending is 1")
+    transport, seen = scripted(throttled, envelope(200, output=JOB))
+    with Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client, pytest.raises(Throttling) as limit:
+        client.create_job("qwen3-8b", "lora", BUCKET, "x/")
+    assert len(seen) == 1 and limit.value.http_status == 429  # a limit does not clear in seconds
+
+    for lost in (httpx.ReadTimeout("no answer"), down):
+        transport, seen = scripted(lost, envelope(200, output=JOB))
+        with (
+            Client(TEST_URL, API_KEY, transport=transport, backoff=0) as client,
+            pytest.raises((ApiError, NetworkError)),
+        ):
+            client.cancel_job(UNKNOWN_JOB)
+        assert len(seen) == 1 and seen[0].url.path.endswith("/cancel")  # the first cancel may have happened
 
     refused = httpx.ConnectError("connection refused")
     transport, seen = scripted(refused, envelope(200, output=JOB))
@@ -129,8 +152,13 @@ def test_error_bodies_map_to_classes() -> None:
     nested = {"error": {"type": "InvalidParameter", "message": "bad"}}
     cases: list[tuple[httpx.Response, type[ApiError], str | None]] = [
         (
-            httpx.Response(200, json={"code": "Throttling", "message": "slow", "request_id": "r"}),
+            httpx.Response(400, json={"code": "Arrearage", "message": "unpaid", "request_id": "r"}),
             ApiError,
+            "Arrearage",
+        ),
+        (
+            httpx.Response(429, json={"code": "Throttling", "message": "slow", "request_id": "r"}),
+            Throttling,
             "Throttling",
         ),
         (httpx.Response(200, text="not json"), UnexpectedResponse, None),

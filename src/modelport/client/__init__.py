@@ -20,6 +20,7 @@ from modelport.client.errors import (
     NetworkError,
     NotFound,
     OperationDenied,
+    Throttling,
     UnexpectedResponse,
     WaitTimeout,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Report",
     "Snapshot",
     "StorageInfo",
+    "Throttling",
     "UnexpectedResponse",
     "WaitTimeout",
 ]

@@ -3,11 +3,16 @@
 Retries, and why they differ by method:
 - GET, and the dry run (a POST without side effects), are retried on a 5xx answer or a broken
   connection, with exponential backoff.
-- DELETE is retried only when the connection was never made (connect error or timeout, no free
-  pooled connection): the request cannot have reached the server. After that, a second DELETE
-  could answer NotFound for a job the first one removed, hiding what happened, so a lost answer
-  or a 5xx is raised as it is.
-- Create is never retried: a retried POST could make two jobs.
+- Create is retried like a GET: every create carries an `Idempotency-Key` (a fresh one per call
+  unless you pass your own), so a retry after a lost answer returns the job the first attempt
+  made instead of making a second. Against a server that ignores the header (DashScope itself),
+  pass `retries=0` if a duplicate job would hurt.
+- DELETE and cancel are retried only when the connection was never made (connect error or
+  timeout, no free pooled connection): the request cannot have reached the server. After that, a
+  second DELETE could answer NotFound for a job the first one removed (a second cancel,
+  OperationDenied for the job the first one ended), hiding what happened, so a lost answer or a
+  5xx is raised as it is.
+- Throttling (429, a workspace limit) is never retried: limits do not clear in seconds.
 
 The API key goes into the Authorization header and nowhere else: not the repr, the logs, or the
 messages of the errors raised (httpx masks the header in its own reprs).
@@ -19,6 +24,7 @@ import enum
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +42,7 @@ logger = logging.getLogger("modelport.client")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 IMPORT_PATH = "/api/v1/custom_models/import"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 BASE_MODELS_PATH = "/api/v1/custom_models/base_models"
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -110,12 +117,26 @@ class Client:
     # -- the DashScope routes ----------------------------------------------------------------------
 
     def create_job(
-        self, base_model: str, weight_type: str, bucket: str, object_key: str, display_name: str | None = None
+        self,
+        base_model: str,
+        weight_type: str,
+        bucket: str,
+        object_key: str,
+        display_name: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Job:
-        """Start an import of oss://bucket/object_key; the job starts PENDING. Never retried."""
+        """Start an import of oss://bucket/object_key; the job starts PENDING.
+
+        Retried on a lost answer with the same `idempotency_key` (a new one per call by default):
+        the same key and body within 24 hours return the same job. Pass your own key to make a
+        create safe to repeat across processes, e.g. one derived from your training run's id.
+        """
         check_import_arguments(base_model, weight_type, bucket, object_key, display_name)
         body = import_body(base_model, weight_type, bucket, object_key, display_name)
-        return Job.from_json(self._call("POST", IMPORT_PATH, json=body, retry=Retry.NEVER))
+        key = idempotency_key if idempotency_key is not None else f"modelport-client-{uuid.uuid4()}"
+        output = self._call("POST", IMPORT_PATH, json=body, retry=Retry.SAFE, headers={IDEMPOTENCY_HEADER: key})
+        return Job.from_json(output)
 
     def get_job(self, job_id: str) -> Job:
         return Job.from_json(self._call("GET", _job_path(job_id), retry=Retry.SAFE))
@@ -172,6 +193,12 @@ class Client:
         """Delete a finished job and its imported model; returns the job as it was."""
         return Job.from_json(self._call("DELETE", _job_path(job_id), retry=Retry.UNSENT))
 
+    def cancel_job(self, job_id: str) -> Job:
+        """Cancel a job (a modelport extension): a PENDING one ends at once, a RUNNING one within
+        seconds, FAILED with error_code "Cancelled by the user."; returns the job as it is now (a
+        RUNNING job is still RUNNING until its worker stops it). OperationDenied if it had finished."""
+        return Job.from_json(self._call("POST", f"{_job_path(job_id)}/cancel", retry=Retry.UNSENT))
+
     def wait_for_job(
         self,
         job_id: str,
@@ -224,12 +251,13 @@ class Client:
         retry: Retry,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The `output` of a success envelope; raises the typed error of anything else."""
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, params=params, json=json)
+                response = self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx.TransportError as error:
                 if attempt < self.retries and _may_retry_error(retry, error):
                     attempt += 1

@@ -79,6 +79,10 @@ class OperationDenied(ApiError):
     """400: the operation is not allowed now, e.g. deleting a job that is still PENDING or RUNNING."""
 
 
+class Throttling(ApiError):
+    """429: a workspace limit (too many PENDING jobs, too many bytes stored); the message names it."""
+
+
 class InternalError(ApiError):
     """500 (or any 5xx): the server failed; retrying later may help."""
 
@@ -92,10 +96,11 @@ WIRE_CODES: dict[str, type[ApiError]] = {
     "InvalidApiKey": InvalidApiKey,
     "NotFound": NotFound,
     "OperationDenied": OperationDenied,
+    "Throttling": Throttling,
     "InternalError": InternalError,
 }
 # For error bodies without a code (a proxy's HTML page, say).
-_BY_STATUS: dict[int, type[ApiError]] = {400: InvalidParameter, 401: InvalidApiKey, 404: NotFound}
+_BY_STATUS: dict[int, type[ApiError]] = {400: InvalidParameter, 401: InvalidApiKey, 404: NotFound, 429: Throttling}
 _SUCCESS_CODES = ("200", "Success")
 
 
