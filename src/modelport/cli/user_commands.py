@@ -278,6 +278,31 @@ def delete_command(job_id: str, yes: bool, base_url: str | None, api_key: str | 
         click.echo(f"Deleted import job {job.job_id} ({job.status_text}) and the files of model {job.model_name}.")
 
 
+@click.command("cancel", cls=ClientCommand, short_help="Cancel a PENDING or RUNNING job.", epilog=exit_codes())
+@click.option("--job-id", required=True, help="The job to cancel.")
+@click.option("--wait", is_flag=True, help="Wait until the job has ended (a RUNNING job stops within seconds).")
+@client_options
+def cancel_command(job_id: str, wait: bool, base_url: str | None, api_key: str | None, as_json: bool) -> None:
+    """Cancel an import job: a PENDING job ends at once, a RUNNING one as soon as its worker sees
+    the request (within seconds). It ends FAILED with "Cancelled by the user."; nothing is
+    published. A finished job cannot be cancelled (OperationDenied, exit 1).
+
+    \b
+    Example:
+      modelport cancel --job-id 3f2a9c1e-7b4d-4e0a-9d51-0c6f2a8b7e13 --wait
+    """
+    with reporting_errors(as_json=as_json), Client(base_url, api_key) as client:
+        job = client.cancel_job(job_id)
+        if wait and not job.is_terminal:
+            job = client.wait_for_job(job.job_id, interval=1.0, timeout=300)
+    if as_json:
+        click.echo(render.json_text(job.raw))
+    elif job.is_terminal:
+        click.echo(f"Cancelled import job {job.job_id}: {job.status_text}, {job.error_code}")
+    else:
+        click.echo(f"Asked the worker running import job {job.job_id} to stop it; it ends within seconds.")
+
+
 @click.command(
     "base-models", cls=ClientCommand, short_help="List the base models you can import for.", epilog=exit_codes()
 )

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from modelport.cli.startup import load_settings, open_services_or_exit
 from modelport.db.job_counts import status_counts
+from modelport.db.queue_depths import queue_depths
 from modelport.logs import configure_logging
 from modelport.metrics import REGISTRY, watch_job_counts
 from modelport.pipeline.sandbox import SandboxLimits, ValidationSandbox
@@ -49,7 +50,7 @@ def worker_command(concurrency: int, grace_seconds: float, metrics_port: int | N
     sandbox = ValidationSandbox(settings, replace(limits, processes=max(limits.processes, concurrency)))
     worker = Worker(services, concurrency=concurrency, inspect=sandbox)
     if metrics_port is not None:
-        watch_job_counts(lambda: status_counts(services.engine))
+        watch_job_counts(lambda: status_counts(services.engine), lambda: queue_depths(services.engine))
         start_http_server(metrics_port, registry=REGISTRY)
     worker.start()
     click.echo(f"modelport worker {worker.owner} running {concurrency} slot(s)", err=True)
