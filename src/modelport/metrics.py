@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelport.domain.jobs import JobStatus
+
+if TYPE_CHECKING:
+    from modelport.db.queue_depths import QueueDepth
 
 logger = logging.getLogger("modelport.metrics")
 
@@ -65,38 +69,67 @@ WEBHOOK_ATTEMPTS = Counter(
 
 
 class JobStatusCollector(Collector):
-    """`modelport_jobs{status}`: every job in the database by status, read when scraped."""
+    """Read from the database when scraped: `modelport_jobs{status}` (every job by status) and, per
+    workspace with work, `modelport_queue_pending`, `modelport_queue_running` and
+    `modelport_queue_oldest_wait_seconds` (how long its oldest PENDING job has waited)."""
 
-    def __init__(self, read_counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self, read_counts: Callable[[], dict[str, int]], read_queues: Callable[[], list[QueueDepth]] | None = None
+    ) -> None:
         self._read_counts = read_counts
+        self._read_queues = read_queues
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Registering must not touch the database (the default describe() would call collect()).
         yield self._family()
+        if self._read_queues is not None:
+            yield from self._queue_families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = self._family()
         try:
             counts = self._read_counts()
+            queues = self._read_queues() if self._read_queues is not None else None
         except Exception:
             logger.exception("could not read job counts for /metrics")
             return
         for status in JobStatus:
             family.add_metric([status.value], counts.get(status.value, 0))
         yield family
+        if queues is not None:
+            pending, running, waited = self._queue_families()
+            for queue in queues:
+                pending.add_metric([queue.workspace], queue.pending)
+                running.add_metric([queue.workspace], queue.running)
+                waited.add_metric([queue.workspace], queue.oldest_wait_seconds)
+            yield from (pending, running, waited)
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
         return GaugeMetricFamily("modelport_jobs", "Import jobs in the database by status.", labels=["status"])
 
+    @staticmethod
+    def _queue_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily("modelport_queue_pending", "PENDING jobs per workspace.", labels=["workspace"]),
+            GaugeMetricFamily("modelport_queue_running", "RUNNING jobs per workspace.", labels=["workspace"]),
+            GaugeMetricFamily(
+                "modelport_queue_oldest_wait_seconds",
+                "How long the oldest PENDING job of each workspace has waited.",
+                labels=["workspace"],
+            ),
+        )
+
 
 _status_collector: JobStatusCollector | None = None
 
 
-def watch_job_counts(read_counts: Callable[[], dict[str, int]]) -> None:
-    """Register (once per process) the collector that reads job counts at scrape time."""
+def watch_job_counts(
+    read_counts: Callable[[], dict[str, int]], read_queues: Callable[[], list[QueueDepth]] | None = None
+) -> None:
+    """Register (once per process) the collector that reads job counts and queues at scrape time."""
     global _status_collector
     if _status_collector is not None:
         REGISTRY.unregister(_status_collector)
-    _status_collector = JobStatusCollector(read_counts)
+    _status_collector = JobStatusCollector(read_counts, read_queues)
     REGISTRY.register(_status_collector)

@@ -14,6 +14,7 @@ from modelport.api.errors import install_error_handlers
 from modelport.api.routes import extensions, imports, operations, webhooks
 from modelport.console import router as console_router
 from modelport.db.job_counts import status_counts
+from modelport.db.queue_depths import queue_depths
 from modelport.metrics import watch_job_counts
 from modelport.pipeline.inspection import Inspector, in_process
 from modelport.services import Services
@@ -45,7 +46,7 @@ def create_app(services: Services, inspect: Inspector | None = None) -> FastAPI:
     app.state.services = services
     app.state.imports = ImportJobs(services, DryRuns(inspect or in_process(services.storage)))
     app.state.webhooks = Webhooks.over(services)
-    watch_job_counts(lambda: status_counts(services.engine))
+    watch_job_counts(lambda: status_counts(services.engine), lambda: queue_depths(services.engine))
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(imports.router)
