@@ -367,3 +367,18 @@ def test_client_wait_for_job(importing_server: ServerProcess, idle_server: Serve
     assert 0.3 <= time.monotonic() - started < 10
     assert caught.value.job_id == pending.job_id and caught.value.last_status == "PENDING"
     assert isinstance(caught.value, TimeoutError) and seen[-1] is JobStatus.PENDING
+
+
+def test_cancel_ends_a_pending_job_and_refuses_a_finished_one(idle_server: ServerProcess) -> None:
+    with idle_server.client() as client:
+        pending = client.create_job("qwen3-8b", "lora", BUCKET, "cancel-me/")
+    cancelled = invoke(idle_server.base_url, API_KEY, ["cancel", "--job-id", pending.job_id, "--wait"])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"Cancelled import job {pending.job_id}: FAILED, Cancelled by the user." in cancelled.stdout
+    again = invoke(idle_server.base_url, API_KEY, ["cancel", "--job-id", pending.job_id, "--json"])
+    assert again.exit_code == 1 and error_of(again)["code"] == "OperationDenied"
+    with idle_server.client() as client:
+        job = client.get_job(pending.job_id)
+        assert (job.status, job.error_code) == (JobStatus.FAILED, "Cancelled by the user.")
+        with pytest.raises(NotFound):
+            client.cancel_job(UNKNOWN_JOB)

@@ -204,7 +204,14 @@ def test_sigkilled_workers_and_api_processes_lose_and_double_nothing(fresh_postg
         verify_published_model(data_dir, model_name)
     published = {p.name for p in (data_dir / "models").iterdir() if not p.name.startswith(".")}
     assert published == {model_name for _, _, model_name in rows.values()}
+    # A worker killed between finishing one job and sweeping its claims (its other slot was copying)
+    # leaves them for the reaper's pass: collected, never orphaned.
+    with reaper_services(fresh_postgres_url, data_dir) as services:
+        Reaper(services).run_once()
+        Reaper(services).sweep_orphans()
     assert no_staging_left(data_dir)
+    for _, _, model_name in rows.values():
+        verify_published_model(data_dir, model_name)
 
 
 def all_terminal(database_url: str) -> bool:

@@ -17,6 +17,7 @@ from modelport.catalog.catalog import BaseModel, load_catalog
 from modelport.domain.jobs import Phase, StorageInfo, WeightType
 from modelport.pipeline.inspection import Inspection, in_process
 from modelport.pipeline.sandbox import SandboxLimits, ValidationSandbox
+from modelport.pipeline.stopping import CopyCancelled
 from modelport.settings import Settings
 from modelport.storage.config import build_storage
 
@@ -133,6 +134,21 @@ def test_a_child_that_dies_while_idle_is_replaced_and_one_that_dies_mid_request_
     killed = sandbox(qwen3(), WeightType.FULL, cpu_hog, lambda _phase: os.kill(busy.process.pid, signal.SIGKILL))
     code, message = refusal(killed)
     assert code == "gate.resource_limit" and "was killed" in message
+    assert not inspect(sandbox, GOOD).failed
+
+
+def test_an_inspection_is_stopped_mid_way_when_its_import_is_cancelled(
+    sandbox: ValidationSandbox, cpu_hog: StorageInfo
+) -> None:
+    """A cancel (or a lost lease) reaches an inspection the sandbox is waiting on: the child, busy with
+    seconds of work, is killed at once and the next inspection gets a fresh one."""
+    assert not inspect(sandbox, GOOD).failed
+    (child,) = sandbox._idle
+    phases: list[Phase] = []
+    with pytest.raises(CopyCancelled):
+        sandbox(qwen3(), WeightType.FULL, cpu_hog, phases.append, lambda: bool(phases))
+    child.process.wait(timeout=30)  # killed, not left computing
+    assert sandbox._idle == []
     assert not inspect(sandbox, GOOD).failed
 
 

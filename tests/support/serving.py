@@ -7,7 +7,6 @@ The environment it hands out (`env`) is what a vLLM process or a `modelport pull
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from typing import Any
 from modelport.catalog.catalog import load_catalog
 from modelport.db.keys_repository import KeyRepository
 from modelport.domain.jobs import Job, NewJob, StorageInfo, WeightType
+from modelport.pipeline.blob_sink import BlobSink
 from modelport.pipeline.importer import Importer
 from modelport.samples import register_base
 from modelport.services import Services, open_services
@@ -24,6 +24,7 @@ from modelport.serving import tiny_models
 from modelport.settings import Settings
 from modelport.storage.blob_ledger import BLOBS
 from modelport.storage.interface import MANIFEST_NAME, ModelStore
+from modelport.storage.manifest import Manifest, ManifestFile
 from tests.support.s3_server import S3Server
 
 BASE_ID = "tiny-qwen3"
@@ -138,22 +139,27 @@ def deploy(root: Path, kind: str, s3: S3Server | None, servable_base: Path | Non
 
 
 def publish_unchecked(store: ModelStore, model_name: str, folder: Path, *, base_id: str, weight_type: str) -> None:
-    """Publish `folder` as `model_name` without the gate: what a gate bug would let through, for the
-    load proof to catch."""
+    """Publish `folder` as `model_name` without the gate, through the store's own blob sink and
+    manifest type: what a gate bug would let through, for the load proof to catch."""
     staged = store.stage(model_name, "unchecked")
     files = []
     for path in sorted(folder.iterdir()):
         data = path.read_bytes()
-        writer = staged.writer(path.name)
-        writer.write(data)
-        writer.commit()
-        files.append({"path": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    manifest = {
-        "format": "modelport.manifest/v1",
-        "model_name": model_name,
-        "job_id": str(uuid.uuid4()),
-        "base_model": base_id,
-        "weight_type": weight_type,
-        "files": files,
-    }
-    staged.publish(json.dumps(manifest).encode())
+        sink = BlobSink(staged, path.name, len(data), chunk_bytes=1 << 20)
+        sink.feed(data)
+        record = sink.finish()
+        files.append(ManifestFile(path=path.name, size=len(data), sha256=sink.sha256, blob=record.key))
+    now = "2026-12-02T00:00:00Z"
+    manifest = Manifest(
+        model_name=model_name,
+        job_id=str(uuid.uuid4()),
+        display_name=model_name,
+        base_model=base_id,
+        weight_type=weight_type,
+        bucket_name=BUCKET,
+        object_key=f"{folder.name}/",
+        created_at=now,
+        imported_at=now,
+        files=tuple(files),
+    )
+    staged.publish(manifest.to_bytes())

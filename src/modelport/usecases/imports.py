@@ -40,7 +40,7 @@ class ImportJobs:
     def __init__(self, services: Services, dry_runs: DryRuns) -> None:
         self._services = services
         self._dry_runs = dry_runs
-        self._quotas = Quotas(services)
+        self._quotas = Quotas(services.quotas, services.settings.default_max_pending)
 
     # -- callers ------------------------------------------------------------------------------------
 

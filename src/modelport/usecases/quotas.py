@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelport.db.quotas import Limits, Usage
+from modelport.db.quotas import Limits, QuotaRepository, Usage
 from modelport.domain.errors import Throttling
-from modelport.services import Services
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,13 @@ class WorkspaceQuota:
 
 
 class Quotas:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, repository: QuotaRepository, default_max_pending: int) -> None:
+        self._repository = repository
+        self._default_max_pending = default_max_pending
 
     def in_force(self, workspace_id: int) -> Limits:
-        own = self._services.quotas.limits(workspace_id) or Limits()
-        default_pending = self._services.settings.default_max_pending
+        own = self._repository.limits(workspace_id) or Limits()
+        default_pending = self._default_max_pending
         return Limits(
             max_running=own.max_running,
             max_pending=own.max_pending if own.max_pending is not None else default_pending,
@@ -41,7 +41,7 @@ class Quotas:
         limits = self.in_force(workspace_id)
         if limits.max_pending is None and limits.max_stored_bytes is None:
             return
-        usage = self._services.quotas.usage(workspace_id)
+        usage = self._repository.usage(workspace_id)
         if limits.max_pending is not None and usage.pending >= limits.max_pending:
             raise Throttling(
                 f"This workspace already has {usage.pending} PENDING import jobs, its limit max_pending "
@@ -55,7 +55,16 @@ class Quotas:
             )
 
     def set(self, workspace_id: int, limits: Limits) -> None:
-        self._services.quotas.set_limits(workspace_id, limits)
+        """Replace the workspace's own limits (None: unlimited, or the default for max_pending)."""
+        self._repository.set_limits(workspace_id, limits)
 
-    def show(self, workspace_id: int, workspace: str) -> WorkspaceQuota:
-        return WorkspaceQuota(workspace, self.in_force(workspace_id), self._services.quotas.usage(workspace_id))
+    def own(self, workspace_id: int) -> Limits:
+        return self._repository.limits(workspace_id) or Limits()
+
+    def show(self, workspace: str | None = None) -> list[WorkspaceQuota]:
+        """Every workspace's limits in force and use, or one workspace's (empty if there is none)."""
+        return [
+            WorkspaceQuota(name, self.in_force(workspace_id), self._repository.usage(workspace_id))
+            for name, workspace_id in self._repository.workspaces().items()
+            if workspace is None or name == workspace
+        ]

@@ -50,7 +50,7 @@ CREATE_PARAMETERS = {
             "required": False,
             "description": "modelport extension (IETF draft): a retry with the same key and body within 24 h "
             "returns the job the first request created instead of a second one.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {"type": "string", "pattern": "^[ -~]{1,255}$"},
         }
     ],
 }
