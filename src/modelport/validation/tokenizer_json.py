@@ -170,19 +170,22 @@ def _check_added(
         findings.checked(f"{FILE}.added_tokens.ids", before)
         return None
     tokens = [AddedToken(id=e["id"], content=e["content"], **{f: e[f] for f in ("special", "lstrip", "rstrip", "normalized", "single_word")}) for e in entries if e is not None]  # fmt: skip
+    # tokenizers ignores the declared ids when it loads: an added token already in model.vocab keeps
+    # the vocabulary's id, and the others get the next ids from where the vocabulary ends, in list order.
     vocab = model.get("vocab") if isinstance(model, dict) else None
-    inside = next((t for t in tokens if isinstance(vocab, dict) and t.content in vocab), None)
-    if inside is not None:
+    in_vocab = vocab if isinstance(vocab, dict) else {}
+    moved = next((t for t in tokens if t.content in in_vocab and in_vocab[t.content] != t.id), None)
+    if moved is not None:
         findings.error(
             reasons.TOKENIZER_TOKEN_ORDER,
-            f"{FILE}: added token {shown(inside.content)} is also in model.vocab; tokenizers then keeps the vocabulary's "
-            "id and every later added token shifts.",
+            f"{FILE}: added token {shown(moved.content)} is declared as id {moved.id} but is also in model.vocab "
+            f"as id {in_vocab[moved.content]}; tokenizers keeps the vocabulary's id.",
             file=FILE,
         )
     start = bpe_size
     if start is None and not isinstance((expected := base.bpe_size()), Unknown):
         start = expected.value
-    check_contiguous(FILE, tokens, start, "in list order", findings)
+    check_contiguous(FILE, [t for t in tokens if t.content not in in_vocab], start, "in list order", findings)
     findings.checked(f"{FILE}.added_tokens.ids", before, f"{len(tokens)} added tokens")
     compare_added(FILE, tokens, base.added_tokens(), base.id, findings, flags=True)
     return tokens  # valid entries, whatever the comparisons found: the files must still agree
