@@ -30,6 +30,9 @@ from modelport.samples import (
 )
 
 VOCAB_SIZE = 512
+# transformers 5 models/qwen2/tokenization_qwen2.py PRETOKENIZE_REGEX, copied so that writing the
+# tiny tokenizer needs only `tokenizers` (the `vllm` extra), not transformers.
+QWEN_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
 SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|endoftext|>")  # ids 0, 1, 2: the config's bos and eos
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -62,11 +65,20 @@ def servable_base_config() -> dict[str, Any]:
 
 
 def write_tokenizer(folder: Path) -> None:
-    """A byte-level BPE tokenizer trained on a fixed corpus, saved as PreTrainedTokenizerFast files."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE tokenizer trained on a fixed corpus, saved as Qwen2Tokenizer files: the
+    gate accepts no other tokenizer class, and transformers 5's Qwen2Tokenizer replaces the
+    normalizer and pre-tokenizer with Qwen's, so tokenizer.json carries the same pipeline for
+    runtimes that read it as written."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=VOCAB_SIZE,
@@ -81,7 +93,8 @@ def write_tokenizer(folder: Path) -> None:
     (folder / "tokenizer_config.json").write_text(
         json.dumps(
             {
-                "tokenizer_class": "PreTrainedTokenizerFast",
+                "tokenizer_class": "Qwen2Tokenizer",
+                "unk_token": None,
                 "bos_token": bos,
                 "eos_token": eos,
                 "pad_token": pad,
