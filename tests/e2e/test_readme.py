@@ -1,5 +1,5 @@
-"""The README's walkthroughs, run as written: every bash block of the curl and CLI walkthroughs,
-in one shell, from a fresh folder, against a real `modelport serve` started there.
+"""The README's walkthroughs, run as written: every bash block of the curl and CLI walkthroughs
+and of the job-control section, in one shell, from a fresh folder, against a real `modelport serve` started there.
 
 Only the port differs (the README says 8000; the test takes a free one).
 """
@@ -38,9 +38,8 @@ def test_the_first_two_commands_are_install_and_start_then_the_test_suite() -> N
 
 def test_the_walkthroughs_work_verbatim(tmp_path: Path) -> None:
     text = README.read_text()
-    script = "\n".join(
-        bash_blocks(section(text, "Walkthrough with curl")) + bash_blocks(section(text, "Walkthrough with the CLI"))
-    )
+    titles = ("Walkthrough with curl", "Walkthrough with the CLI", "Job control")
+    script = "\n".join(block for title in titles for block in bash_blocks(section(text, title)))
     port = free_port()
     script = script.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
@@ -80,5 +79,11 @@ def test_the_walkthroughs_work_verbatim(tmp_path: Path) -> None:
     assert "r is 12; the rank must be one of 8, 16, 32, 64" in output
     assert '"code":"InvalidApiKey"' in output
     assert "Verdict: PASSED" in output and "is ready to deploy" in output
+    # Job control: the cancel answered (cancelled, or refused if the tiny import had already ended),
+    # the two creates with one Idempotency-Key answered one job, and the quota was set.
+    assert "Cancelled by the user." in output or '"code":"OperationDenied"' in output
+    job_ids = re.findall(r'"job_id":"([^"]+)"', result.stdout)  # stderr has the walkthrough's polls
+    assert job_ids[-1] == job_ids[-2] != job_ids[-3]
+    assert re.search(r"^default +\d+ of 2 +\d+ of 100 +\d+ of 536870912000$", output, flags=re.MULTILINE), output
     manifests = list((tmp_path / "modelport-data" / "models").glob("qwen3-8b-offline-*/manifest.json"))
     assert manifests, "the CLI import should have left a published model"
