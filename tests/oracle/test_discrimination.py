@@ -54,6 +54,10 @@ BROKEN_FULL = {
     "config.tie_word_embeddings.flip": "accepted-warned",
     "tensors.dtype.one": "accepted-policy",
     "index.total_size": "accepted-policy",
+    "config.torch_dtype.other": "accepted-policy",
+    "tensors.dtype.all_and_config": "accepted-policy",
+    "config.unknown_key": "accepted-policy",
+    "generation_config.suppress_out_of_vocab": "accepted-policy",
 }
 
 

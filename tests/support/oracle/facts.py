@@ -2,10 +2,11 @@
 
 These are the rules the loaders cannot show, because they load such uploads happily: the ranks and
 dtypes DashScope imports accept, finite values, positive alpha, one dtype per checkpoint, a shard
-index that matches the shards, the base's architecture name, no quantisation, no auto_map, and
-PEFT variant fields vLLM does not read. Each comes from the README's "What the gate checks" or
-from what vLLM reads; the oracle counts a gate that accepts one as wrong, and a gate that refuses an
-otherwise clean upload for one as right.
+index that matches the shards, the base's architecture name and compute dtype, no config key the
+config class does not declare, no quantisation, no auto_map, no generate() option vLLM does not
+read, and no PEFT variant field vLLM does not read. Each comes from the README's "What the gate
+checks" or from what vLLM reads; the oracle counts a gate that accepts one as wrong, and a gate
+that refuses an otherwise clean upload for one as right.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def full_facts(folder: Path, base_config: dict[str, Any]) -> tuple[Fact, ...]:
                 )
         if "quantization_config" in config:
             facts.append(Fact("config.quantized", "config.json declares quantization_config"))
+        facts += _config_class_facts(config, base_config)
         # Policy: the context length and position encoding are the base's; long-context options are
         # set at deployment (vLLM's --max-model-len, --rope-scaling), not smuggled in an upload.
         for key in ("max_position_embeddings", "rope_theta", "rope_scaling", "rope_parameters"):
@@ -168,6 +170,39 @@ def full_facts(folder: Path, base_config: dict[str, Any]) -> tuple[Fact, ...]:
     facts += _index_facts(folder, present, index, weight_map)
     facts += _generation_facts(folder, base_config)
     return tuple(_collapse(facts))
+
+
+def _config_class_facts(config: dict[str, Any], base_config: dict[str, Any]) -> list[Fact]:
+    """What transformers makes of config.json, built by the base's config class (from transformers,
+    not from the gate's tables):
+    - the compute dtype: from_pretrained's default is dtype="auto" in transformers 5, which computes
+      in the config's dtype (dtype winning over the legacy torch_dtype), and vLLM's dtype=auto starts
+      from it (docs/config-keys.md §2). The oracle's loader pins float32 to compare values exactly,
+      so it cannot see this; the README's rule is that a full fine-tune keeps the base's dtype;
+    - keys the class does not declare: transformers sets them as attributes, and both stacks read
+      attributes by name (is_causal), so the README refuses them unless the base carries the same
+      value (as the LoRA side refuses keys PEFT's LoraConfig does not declare)."""
+    import dataclasses
+
+    from transformers import CONFIG_MAPPING
+
+    config_class = CONFIG_MAPPING[base_config["model_type"]]
+    try:
+        upload, base = config_class.from_dict(dict(config)), config_class.from_dict(dict(base_config))
+    except Exception:
+        return []  # transformers cannot build it: the loader reports that
+    facts = []
+    if upload.dtype is not None and upload.dtype != base.dtype:
+        facts.append(Fact("config.dtype", f"config.json computes in {upload.dtype}, the base in {base.dtype}"))
+    declared = {field.name for field in dataclasses.fields(config_class)} | set(vars(config_class()))
+    for key in sorted(config):
+        # model_type is the class's own attribute (the architecture fact compares it); a key
+        # transformers normalises away (torch_dtype, rope_theta) never becomes an attribute.
+        if key in declared or key == "model_type" or key not in vars(upload):
+            continue
+        if key not in base_config or base_config[key] != config[key]:
+            facts.append(Fact("config.unknown_key", f"{key} is not a field of {config_class.__name__}"))
+    return facts
 
 
 def _collapse(facts: list[Fact]) -> list[Fact]:
@@ -194,7 +229,41 @@ def _generation_facts(folder: Path, base_config: dict[str, Any]) -> list[Fact]:
         ids = value if isinstance(value, list) else [] if value is None else [value]
         if any(not isinstance(i, int) or not 0 <= i < vocab for i in ids):
             facts.append(Fact("generation_config", f"{key} {value!r} is outside the vocabulary (0-{vocab - 1})"))
+    defaults = _generate_only_defaults()
+    for key in sorted(defaults.keys() & document.keys()):
+        if document[key] is not None and document[key] != defaults[key]:
+            facts.append(
+                Fact("generation_config.transformers_only", f"{key} is {document[key]!r}; vLLM does not read it")
+            )
     return facts
+
+
+# What vLLM takes from generation_config.json (V config/model.py get_diff_sampling_param and
+# try_get_generation_config): its sampling defaults and the stop tokens. The other token ids are
+# checked above; do_sample is transformers' switch for the sampling defaults vLLM always applies
+# (their disagreement is the temperature-greedy regression); the rest only shape what generate()
+# returns, or how it caches and compiles, not which tokens it picks.
+_VLLM_READS = frozenset({"temperature", "top_p", "top_k", "min_p", "repetition_penalty", "presence_penalty",
+                         "frequency_penalty", "max_new_tokens", "eos_token_id"})  # fmt: skip
+_NOT_TOKEN_CHOICE = frozenset({"bos_token_id", "pad_token_id", "decoder_start_token_id", "do_sample",
+                               "transformers_version", "_from_model_config", "use_cache", "cache_implementation",
+                               "cache_config", "max_cache_len", "compile_config", "disable_compile",
+                               "prefill_chunk_size", "continuous_batching_config", "output_attentions",
+                               "output_hidden_states", "output_scores", "output_logits",
+                               "return_dict_in_generate"})  # fmt: skip
+
+
+def _generate_only_defaults() -> dict[str, Any]:
+    """generate() options vLLM does not read, with transformers' default for each (GenerationConfig
+    leaves every attribute None and generate() fills these defaults in). The README's rule:
+    generation_config.json holds no option only transformers' generate() would honour, or the two
+    engines would serve the model differently."""
+    from transformers import GenerationConfig
+
+    defaults: dict[str, Any] = GenerationConfig._get_default_generation_params()
+    return {
+        key: defaults.get(key) for key in GenerationConfig().to_dict() if key not in _VLLM_READS | _NOT_TOKEN_CHOICE
+    }
 
 
 def _index_facts(folder: Path, present: list[str], index: Any, weight_map: Any) -> list[Fact]:

@@ -100,6 +100,13 @@ def _retype(every: bool, dtype: str | None = None) -> Callable[[FullDraft, rando
     return apply
 
 
+def _redtype(draft: FullDraft, rng: random.Random) -> None:
+    """Every tensor and config.json's torch_dtype in one other dtype, as a trainer saving in float16
+    or float32 writes them: consistent, but not the base's compute dtype."""
+    _retype(every=True)(draft, rng)
+    draft.config["torch_dtype"] = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}[_dtype(draft)]
+
+
 def _rename(old: str, new: str) -> Callable[[FullDraft, random.Random], None]:
     def apply(draft: FullDraft, _rng: random.Random) -> None:
         draft.tensors = {n.replace(old, new, 1) if n.startswith(old) else n: t for n, t in draft.tensors.items()}
@@ -287,6 +294,7 @@ FULL_MUTATIONS: tuple[FullMutation, ...] = (
     FullMutation("tensors.dtype.one", _retype(every=False)),
     FullMutation("tensors.dtype.all", _retype(every=True)),
     FullMutation("tensors.dtype.f64", _retype(every=True, dtype="F64")),
+    FullMutation("tensors.dtype.all_and_config", _redtype),
     FullMutation("tensors.prefix.missing", _rename("model.", "")),
     FullMutation("tensors.prefix.extra", _rename("model.", "model.model.")),
     FullMutation("tensors.nan", _values(_poke(float("nan")))),

@@ -207,37 +207,31 @@ REGRESSIONS: tuple[Regression, ...] = (
         _full("hidden-act-gelu", "config.hidden_act.gelu"),
         why="hidden_act is part of the architecture: with gelu the same weights compute other logits than the "
         "base (silu). transformers and vLLM both honour the upload's config.json, so the served model is not "
-        "the base architecture the gate claims to enforce.",
-        gate_bug="does not compare hidden_act with the base: gelu passes and changes every MLP",
-        rules=_rules(SERVES_DIFFERENTLY),
+        "the base architecture. The gate once let it pass; it now compares hidden_act with the base and refuses "
+        "(full.config_mismatch).",
     ),
     Regression(
         _full("rms-norm-eps", "config.rms_norm_eps"),
-        why="rms_norm_eps changes every RMSNorm; the same weights compute other logits than the base.",
-        gate_bug="does not compare rms_norm_eps with the base",
-        rules=_rules(SERVES_DIFFERENTLY),
+        why="rms_norm_eps changes every RMSNorm; the same weights compute other logits than the base. The gate "
+        "once let it pass; it now compares rms_norm_eps with the base and refuses (full.config_mismatch).",
     ),
     Regression(
         _full("rope-parameters", "config.rope_parameters"),
-        why="transformers 5 reads the RoPE settings from rope_parameters (it writes them there too); the gate "
-        "only compares rope_theta and rope_scaling, so a different theta under rope_parameters passes silently "
-        "and changes the logits.",
-        gate_bug="does not read rope_parameters, where transformers 5 keeps rope_theta",
-        rules=_rules(SERVES_DIFFERENTLY),
+        why="transformers 5 reads the RoPE settings from rope_parameters (it writes them there too), so a "
+        "different theta under rope_parameters changes the logits. The gate once compared only rope_theta and "
+        "rope_scaling and let it pass; it now compares the normalised rope_parameters and refuses.",
     ),
     Regression(
         _full("rope-scaling-added", "config.rope_scaling.linear"),
-        why="The gate warns about rope_scaling only when the base config has that key; a base without it (the "
-        "default for Qwen) lets an added linear rope_scaling pass silently, and it changes the logits.",
-        gate_bug="only warns about rope_scaling when the base config has the key",
-        rules=_rules(SERVES_DIFFERENTLY),
+        why="A linear rope_scaling added to a base without one (the default for Qwen) changes the logits. The "
+        "gate once warned about rope_scaling only when the base config had the key and let this pass; it now "
+        "compares the normalised rope_parameters and refuses.",
     ),
     Regression(
         _full("sliding-window", "config.sliding_window"),
         why="use_sliding_window with a small sliding_window makes transformers (and vLLM) mask attention "
-        "beyond the window: other logits from the same weights. The gate does not read these fields.",
-        gate_bug="does not compare use_sliding_window/sliding_window with the base",
-        rules=_rules(SERVES_DIFFERENTLY),
+        "beyond the window: other logits from the same weights. The gate once did not read these fields; it now "
+        "compares use_sliding_window and max_window_layers with the base and refuses.",
     ),
     Regression(
         _full("huge-values", "tensors.huge"),
@@ -256,17 +250,15 @@ REGRESSIONS: tuple[Regression, ...] = (
     Regression(
         _full("generation-forced-eos-out-of-vocab", "generation_config.forced_eos_out_of_vocab"),
         why="transformers' generate() applies forced_eos_token_id as a logits index: 5000 in a 1024-token "
-        "vocabulary raises IndexError on the first generation. The gate range-checks bos/eos/pad only; issue 9 "
-        "lists out-of-range generation token ids among the wrong verdicts.",
-        gate_bug="does not range-check forced_eos_token_id (generate() raises IndexError)",
-        rules=_rules(ACCEPTED_BROKEN),
+        "vocabulary raises IndexError on the first generation (issue 9 lists out-of-range generation token ids "
+        "among the wrong verdicts). The gate once range-checked bos/eos/pad only; it now refuses "
+        "forced_eos_token_id altogether, an option only transformers' generate() honours.",
     ),
     Regression(
         _full("generation-top-k-negative", "generation_config.top_k_negative"),
         why="top_k -3 makes generate() raise ValueError (vLLM's SamplingParams refuses it too): the shipped "
-        "sampling defaults cannot be used. The gate does not validate sampling fields.",
-        gate_bug="does not validate generation_config.json sampling fields (top_k -3 passes)",
-        rules=_rules(ACCEPTED_BROKEN),
+        "sampling defaults cannot be used. The gate once did not validate sampling fields; it now holds them to "
+        "the ranges vLLM accepts and refuses.",
     ),
     Regression(
         _full("generation-temperature-greedy", "generation_config.temperature_greedy"),

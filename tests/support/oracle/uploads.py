@@ -184,9 +184,16 @@ class FullDraft:
             edit(folder)
 
 
+_SAFETENSORS_DTYPE = {"bfloat16": "BF16", "float16": "F16", "float32": "F32"}
+
+
 def valid_full(base_id: str, rng: random.Random, values: np.random.Generator) -> FullDraft:
-    dtype = rng.choice(("BF16", "BF16", "F16", "F32"))
-    config = dict(TINY_BASES[base_id], torch_dtype={"BF16": "bfloat16", "F16": "float16", "F32": "float32"}[dtype])
+    """A full fine-tune as a trainer of the base saves it: the base's config.json (its torch_dtype
+    included) and every tensor in that dtype. transformers 5 loads with dtype="auto", so the config's
+    dtype is the one the model computes in; another dtype is a mutation (config.torch_dtype.other,
+    tensors.dtype.*), not a valid draft."""
+    config = dict(TINY_BASES[base_id])
+    dtype = _SAFETENSORS_DTYPE[config["torch_dtype"]]
     tensors: dict[str, Tensor] = {}
     for spec in samples.full_tensors(Architecture.from_config(config), dtype):
         noise = values.standard_normal(spec.shape) * 0.05
