@@ -11,9 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-import httpx
-
-from tests.support.server import free_port, wait_for
+from tests.support.server import free_port, readme_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -45,23 +43,7 @@ def test_the_walkthroughs_work_verbatim(tmp_path: Path) -> None:
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELPORT_", "DASHSCOPE_"))}
     env["MODELPORT_BASE_URL"] = f"http://127.0.0.1:{port}"  # the CLI's default is :8000, like the README's
-    with (tmp_path / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [str(tmp_path / ".venv/bin/modelport"), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=60)
+    with readme_serve(tmp_path, port, env):
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=tmp_path,
@@ -70,9 +52,6 @@ def test_the_walkthroughs_work_verbatim(tmp_path: Path) -> None:
             text=True,
             timeout=300,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     output = result.stdout + result.stderr
     assert '"status":"SUCCESSED"' in output

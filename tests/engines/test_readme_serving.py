@@ -10,11 +10,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.e2e.test_readme import README, ROOT, bash_blocks, section
-from tests.support.server import free_port, wait_for
+from tests.support.server import free_port, readme_serve, wait_for
 from tests.support.vllm_venv import VllmVenv
 
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(2400)]
@@ -74,27 +73,8 @@ def test_the_serving_walkthrough_works_verbatim(tmp_path: Path, vllm_venv: VllmV
     made = run(setup.replace(VENV_LINE, venv_line), tmp_path, env, timeout=300)
     assert made.returncode == 0, made.stderr
 
-    with (tmp_path / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [str(tmp_path / ".venv/bin/modelport"), "serve", "--port", str(serve_port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{serve_port}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=60)
+    with readme_serve(tmp_path, serve_port, env):
         result = run(f"{venv_line}\n{script}", tmp_path, env, timeout=2000)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"stdout:\n{result.stdout[-6000:]}\nstderr:\n{result.stderr[-6000:]}"

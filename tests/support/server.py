@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def readme_serve(folder: Path, port: int, env: Mapping[str, str]) -> Iterator[None]:
+    """`.venv/bin/modelport serve --port PORT` run in `folder` as a README reader would, ready
+    (readyz 200) on entry and stopped on exit; its output goes to folder/serve.log."""
+    with (folder / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [str(folder / ".venv/bin/modelport"), "serve", "--port", str(port)],
+            cwd=folder,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout=60)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def wait_for(condition: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.05) -> T:
