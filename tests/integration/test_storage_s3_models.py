@@ -195,13 +195,29 @@ def test_a_manifest_from_before_blobs_is_read_from_the_model_prefix(
     assert s3_server.keys(bucket) == []
 
 
-def test_a_file_too_large_for_the_part_size_is_refused_early(
+def test_a_file_too_large_for_the_configured_part_goes_up_in_larger_parts(
+    s3_server: S3Server, bucket: str, store: OpenDalModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(opendal_models, "MAX_PARTS", 2)  # so 11 MiB stands for a file over 78 GiB
+    data = os.urandom(11 * MIB)
+    staged = store.stage("m-10", "1-aaa")
+    placed = {"big.bin": (write(staged, "big.bin", data), data)}
+    staged.publish(manifest_bytes(placed))
+
+    (key,) = blob_keys(s3_server, bucket)
+    etag = s3_server.client().head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    assert etag.endswith("-2")  # two parts of 6 MiB, where 5 MiB parts would have needed three
+    reader = store.open("m-10", "big.bin")
+    assert reader.read(0, reader.size) == data
+
+
+def test_writing_past_what_the_parts_can_hold_is_refused(
     store: OpenDalModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(opendal_models, "MAX_PARTS", 2)
-    _, writer = store.stage("m-10", "1-aaa").new_blob(11 * MIB, "0" * 32)
-    writer.write(b"x" * (10 * MIB))
-    with pytest.raises(StorageError, match="raise part_size"):
+    _, writer = store.stage("m-10", "1-aaa").new_blob(11 * MIB, "0" * 32)  # parts of 6 MiB
+    writer.write(b"x" * (12 * MIB))
+    with pytest.raises(StorageError, match="the most 2 parts"):
         writer.write(b"x")
     writer.abort()
 

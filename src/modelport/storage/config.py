@@ -31,7 +31,7 @@ from modelport.storage.local_bucket import LocalBucket
 from modelport.storage.local_models import LocalModelStore
 from modelport.storage.opendal_access import ObjectStoreSpec, Secret, Service, open_operators
 from modelport.storage.opendal_bucket import OpenDalBucket, is_safe_key
-from modelport.storage.opendal_models import MIN_PART_BYTES, OpenDalModelStore, UploadOptions
+from modelport.storage.opendal_models import MAX_PART_BYTES, MIN_PART_BYTES, OpenDalModelStore, UploadOptions
 from modelport.storage.registry import StorageRegistry
 
 logger = logging.getLogger("modelport.storage")
@@ -39,7 +39,6 @@ logger = logging.getLogger("modelport.storage")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-MAX_PART_BYTES = 5 * 1024**3
 MAX_PART_CONCURRENCY = 64
 
 _S3_KEYS = frozenset(

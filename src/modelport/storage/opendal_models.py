@@ -12,11 +12,12 @@ Readers ignore a model without a manifest. Before writing the manifest, publish 
 object under the model's prefix and checks the size of every blob it names: what the manifest
 commits is exactly what this attempt copied or found, even if a stale attempt or a sweep ran.
 
-Files go up as multipart uploads of `part_bytes`, `part_concurrency` at a time, so memory is
-bounded by their product per file. A writer that is aborted is dropped, never closed: closing
-would complete the upload and publish a partial object. The Python binding cannot abort a
-multipart upload, so its parts stay invisible on the server until a lifecycle rule
-(AbortIncompleteMultipartUpload) removes them.
+Files go up as multipart uploads, `part_concurrency` parts at a time, so memory is bounded by
+part size times concurrency per file. The part size is the configured `part_bytes`, raised for a
+file too large to fit in S3's 10,000 parts at that size (`UploadOptions.part_bytes_for`). A writer
+that is aborted is dropped, never closed: closing would complete the upload and publish a partial
+object. The Python binding cannot abort a multipart upload, so its parts stay invisible on the
+server until a lifecycle rule (AbortIncompleteMultipartUpload) removes them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ logger = logging.getLogger("modelport.storage")
 STAGING_PREFIX = ".staging/"
 MIB = 1024 * 1024
 MIN_PART_BYTES = 5 * MIB  # S3's smallest part (OSS allows 100 KiB); the last part may be smaller
+MAX_PART_BYTES = 5 * 1024**3  # S3's and OSS's largest part
 MAX_PARTS = 10_000  # S3 and OSS alike
 _BUCKET_LABEL = "of the model store"
 _MANY = 1_000_000
@@ -58,28 +60,37 @@ _MANY = 1_000_000
 
 @dataclass(frozen=True)
 class UploadOptions:
-    part_bytes: int = 8 * MIB
+    part_bytes: int = 8 * MIB  # the smallest part used; larger files get larger parts
     part_concurrency: int = 2
 
-    @property
-    def max_object_bytes(self) -> int:
-        return self.part_bytes * MAX_PARTS
+    def part_bytes_for(self, size: int) -> int:
+        """The part size for a file of `size` bytes: `part_bytes`, or for a file that would need more
+        than MAX_PARTS of them (78 GiB at 8 MiB), the smallest whole number of MiB that fits it in
+        MAX_PARTS parts. Memory per file grows with the file only past that point."""
+        if size <= self.part_bytes * MAX_PARTS:
+            return self.part_bytes
+        needed = -(-size // MAX_PARTS)
+        return min(MAX_PART_BYTES, -(-needed // MIB) * MIB)
 
 
 class OpenDalObjectWriter:
-    def __init__(self, file: File, subject: str, options: UploadOptions) -> None:
+    def __init__(self, file: File, subject: str, part_bytes: int) -> None:
         self._file: File | None = file
         self._subject = subject
-        self._options = options
+        self._part_bytes = part_bytes
         self._written = 0
+
+    @property
+    def max_object_bytes(self) -> int:
+        return self._part_bytes * MAX_PARTS
 
     def write(self, data: bytes | memoryview) -> None:
         file = self._require_open()
         self._written += len(data)
-        if self._written > self._options.max_object_bytes:
+        if self._written > self.max_object_bytes:
             raise StorageError(
-                f"{self._subject} is larger than {self._options.max_object_bytes} bytes, the most {MAX_PARTS} parts "
-                f"of {self._options.part_bytes} bytes can hold; raise part_size in [model_store]."
+                f"{self._subject} is larger than {self.max_object_bytes} bytes, the most {MAX_PARTS} parts "
+                f"of {self._part_bytes} bytes can hold."
             )
         chunk = data if isinstance(data, bytes) else bytes(data)  # the binding accepts bytes only
         call(lambda: file.write(chunk), self._subject, verb="written", bucket_label=_BUCKET_LABEL)
@@ -156,7 +167,7 @@ class OpenDalStagedModel:
 
     def new_blob(self, size: int, head: str) -> tuple[str, OpenDalObjectWriter]:
         key = self._attempt.new_key(size, head)
-        return key, self._store.open_writer(data_key(key), f"a file of model {self._model_name}")
+        return key, self._store.open_writer(data_key(key), f"a file of model {self._model_name}", size)
 
     def commit_blob(self, record: BlobRecord) -> BlobRecord:
         return self._attempt.commit(record)
@@ -216,15 +227,17 @@ class OpenDalModelStore:
         self._delete(_manifest(model_name))
         return OpenDalStagedModel(self, model_name, attempt)
 
-    def open_writer(self, path: str, subject: str) -> OpenDalObjectWriter:
-        options = self._upload
+    def open_writer(self, path: str, subject: str, size: int) -> OpenDalObjectWriter:
+        """A multipart writer for an object of `size` bytes, its parts sized for that size."""
+        part_bytes = self._upload.part_bytes_for(size)
+        concurrency = self._upload.part_concurrency
         file = call(
-            lambda: self._op.open(path, "wb", chunk=options.part_bytes, concurrent=options.part_concurrency),
+            lambda: self._op.open(path, "wb", chunk=part_bytes, concurrent=concurrency),
             subject,
             verb="written",
             bucket_label=_BUCKET_LABEL,
         )
-        return OpenDalObjectWriter(file, subject, options)
+        return OpenDalObjectWriter(file, subject, part_bytes)
 
     def publish(self, model_name: str, placed: dict[str, BlobRecord], manifest: bytes) -> None:
         for listed in self._list(f"{model_name}/", recursive=True):
