@@ -256,3 +256,29 @@ def test_an_operator_reference_beside_a_builtin_base_overrides_only_the_ids_it_h
         " qwen3-8b stops on [151645, 151643] (<|im_end|>, <|endoftext|>).",
         " the reference generation_config.json of qwen3-8b uses 151645.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"do_sample": False}, "temperature 0.6, top_p 0.95, top_k 20"),
+        ({"do_sample": None, "top_k": -1, "top_p": 1}, "temperature 0.6"),
+        ({"do_sample": None, "temperature": None, "top_p": None, "top_k": None, "min_p": 0.1}, "min_p 0.1"),
+    ],
+)
+def test_sampling_defaults_without_do_sample_warn_since_transformers_ignores_them(
+    change: dict[str, Any], named: str
+) -> None:
+    document = {key: value for key, value in (QWEN3 | change).items() if value is not None}
+    found = run_generation_config(builtin("qwen3-8b"), document)
+    assert errors(found) == []
+    warned = [(w.code.code, w.message) for w in found.warnings]
+    assert [code for code, _ in warned] == ["full.generation_sampling_ignored"], warned
+    assert f": {named} without do_sample: true;" in warned[0][1]
+
+
+@pytest.mark.parametrize("change", [{}, {"do_sample": False, "temperature": 0}, {"do_sample": False, "temperature": 1,
+    "top_p": 1, "top_k": 0}])  # fmt: skip
+def test_no_sampling_warning_when_both_engines_decode_alike(change: dict[str, Any]) -> None:
+    found = run_generation_config(builtin("qwen3-8b"), QWEN3 | change)
+    assert [w for w in found.warnings if w.code.code == "full.generation_sampling_ignored"] == []

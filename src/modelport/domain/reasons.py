@@ -568,6 +568,12 @@ FULL_GENERATION_CONFIG_MISMATCH: Final = _reason(
     "base model's, so generation would stop (or pad) on other tokens.",
     "Restore the base's token ids, or remove generation_config.json to use the base's.",
 )
+FULL_GENERATION_SAMPLING_IGNORED: Final = _reason(
+    "full.generation_sampling_ignored",
+    "generation_config.json sets sampling defaults (temperature, top_p, top_k, min_p) without do_sample: true, "
+    "so transformers decodes greedily while vLLM samples with them: the two engines answer differently.",
+    "Set do_sample to true if the defaults are meant, or remove them (temperature 0 makes both greedy).",
+)
 
 # -- tokenizer and chat template ------------------------------------------------------------------------
 

@@ -184,10 +184,28 @@ def check_generation_config(context: RuleContext) -> None:
         _check_ids(valid, base, findings)
         if findings.error_count == ids_before:  # an id outside the vocabulary differs from the base's anyway
             _compare_ids(valid, base, findings)
+        _check_sampling(valid, findings)
     detail = None
     if valid is not None and valid.do_sample is False and (valid.temperature is None or valid.temperature > 0):
         detail = "do_sample is false: transformers decodes greedily, but vLLM ignores do_sample and samples"
     findings.checked("full.generation_config", before, detail)
+
+
+def _check_sampling(valid: GenerationDocument, findings: Findings) -> None:
+    """transformers' generate() ignores the sampling defaults unless do_sample is true (and warns);
+    vLLM reads them as every request's defaults and samples. temperature 0 is greedy in both."""
+    if valid.do_sample is True or valid.temperature == 0:
+        return
+    neutral = {"temperature": (None, 1), "top_p": (None, 1), "top_k": (None, -1, 0), "min_p": (None, 0)}
+    set_ = [f"{name} {getattr(valid, name)}" for name, values in neutral.items() if getattr(valid, name) not in values]
+    if set_:
+        findings.warning(
+            reasons.FULL_GENERATION_SAMPLING_IGNORED,
+            f"{GENERATION_CONFIG}: {', '.join(set_)} without do_sample: true; transformers decodes greedily and "
+            "ignores them, vLLM samples with them, so the two engines answer differently. Set do_sample to true, "
+            "or remove them.",
+            file=GENERATION_CONFIG,
+        )
 
 
 def _check_ids(valid: GenerationDocument, base: BaseModel, findings: Findings) -> None:

@@ -264,9 +264,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         _full("generation-temperature-greedy", "generation_config.temperature_greedy"),
         why="temperature without do_sample: transformers warns the flag is ignored and decodes greedily, while "
         "vLLM takes temperature from generation_config.json as its default and samples. The two engines "
-        "serve the upload differently; the gate should at least warn.",
-        gate_bug="is silent about sampling flags transformers ignores (temperature without do_sample)",
-        rules=_rules(ACCEPTED_WARNED),
+        "serve the upload differently. The gate once said nothing; it now warns "
+        "(full.generation_sampling_ignored), naming the defaults transformers ignores.",
     ),
     # -- agreements worth pinning (the oracle once had them wrong, or the issue expected otherwise) -------
     Regression(
