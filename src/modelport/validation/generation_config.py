@@ -191,17 +191,21 @@ def check_generation_config(context: RuleContext) -> None:
     findings.checked("full.generation_config", before, detail)
 
 
+# The values at which a sampling default changes nothing in vLLM (absent, or its neutral value).
+_SAMPLING_OFF: Final = {"temperature": (None, 1), "top_p": (None, 1), "top_k": (None, -1, 0), "min_p": (None, 0)}
+
+
 def _check_sampling(valid: GenerationDocument, findings: Findings) -> None:
     """transformers' generate() ignores the sampling defaults unless do_sample is true (and warns);
     vLLM reads them as every request's defaults and samples. temperature 0 is greedy in both."""
     if valid.do_sample is True or valid.temperature == 0:
         return
-    neutral = {"temperature": (None, 1), "top_p": (None, 1), "top_k": (None, -1, 0), "min_p": (None, 0)}
-    set_ = [f"{name} {getattr(valid, name)}" for name, values in neutral.items() if getattr(valid, name) not in values]
-    if set_:
+    values = {name: getattr(valid, name) for name in _SAMPLING_OFF}
+    in_effect = [f"{name} {value}" for name, value in values.items() if value not in _SAMPLING_OFF[name]]
+    if in_effect:
         findings.warning(
             reasons.FULL_GENERATION_SAMPLING_IGNORED,
-            f"{GENERATION_CONFIG}: {', '.join(set_)} without do_sample: true; transformers decodes greedily and "
+            f"{GENERATION_CONFIG}: {', '.join(in_effect)} without do_sample: true; transformers decodes greedily and "
             "ignores them, vLLM samples with them, so the two engines answer differently. Set do_sample to true, "
             "or remove them.",
             file=GENERATION_CONFIG,
