@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from types import FrameType
 
@@ -47,6 +48,9 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     if not no_worker:
         limit_malloc_arenas()
     services = open_services_or_exit(settings)
+    # Bound before a key is printed or a worker starts: a port in use ends here with a sentence,
+    # not with "listening" and then uvicorn's traceback line (and a key shown once, for nothing).
+    listener = _listen(host, port)
     provision_keys(services)
     # Dry runs and the built-in worker's inspections run in sandboxed child processes.
     sandbox = ValidationSandbox(settings)
@@ -64,9 +68,20 @@ def serve(host: str, port: int, no_worker: bool, concurrency: int, grace_seconds
     click.echo(f"modelport listening on http://{host}:{port} ({role}; data in {settings.data_dir})", err=True)
     click.echo(f"Web console: http://{host}:{port}/console", err=True)
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         if worker is not None:
             worker.stop(grace_seconds)
         sandbox.close()
         services.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: {error.strerror or error}. Another process (an earlier "
+            "`modelport serve`?) may hold the port: stop it, or pass --port."
+        ) from None
