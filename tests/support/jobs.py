@@ -3,11 +3,16 @@ a key with one PENDING job, for tests of the poll read."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 from modelport.db.keys_repository import hash_key
 from modelport.domain.jobs import Job, JobStatus, NewJob, Progress, StorageInfo, WeightType
 from modelport.services import Services
+
+# A serial, not a random tail: tests that share a model store (the corpus runs 100+ imports into
+# one) would otherwise draw the same 4-character name now and then, and see another job's model.
+_MODEL_SERIAL = itertools.count()
 
 
 def running_job(
@@ -22,7 +27,7 @@ def running_job(
     return Job(
         job_id=str(uuid.uuid4()),
         workspace_id=1,
-        model_name=model_name or f"{base_model}-offline-20261128-{uuid.uuid4().hex[:4]}",
+        model_name=model_name or f"{base_model}-offline-20261128-{next(_MODEL_SERIAL) % 0x10000:04x}",
         display_name=display_name,
         base_model=base_model,
         weight_type=WeightType(weight_type),
